@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from '@playwright/test'
+
+const ROOT = dirname(fileURLToPath(import.meta.url))
+/** Written by `scripts/ensure-browser.mjs`. */
+const BROWSER_CACHE = join(ROOT, 'node_modules', '.cache', 'munro', 'browser.json')
+/** Port of the Vite server that serves `e2e/pages/` (127.0.0.1 only). */
+export const E2E_PORT = Number(process.env.MUNRO_E2E_PORT ?? 5183)
+
+/**
+ * The Chromium to drive: `MUNRO_CHROMIUM`, else the one `scripts/ensure-browser.mjs` recorded
+ * (if it is still on disk), else run that script now (it finds or installs one, or fails with a
+ * message saying what to do). The config is loaded by the runner and by each worker; the cache
+ * file keeps the search to once.
+ */
+function chromiumPath (): string {
+  if (process.env.MUNRO_CHROMIUM) return process.env.MUNRO_CHROMIUM
+  try {
+    const cached = JSON.parse(readFileSync(BROWSER_CACHE, 'utf8')) as { executablePath?: unknown }
+    if (typeof cached.executablePath === 'string' && existsSync(cached.executablePath)) {
+      return cached.executablePath
+    }
+  } catch {
+    // no cache yet
+  }
+  const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'ensure-browser.mjs'), '--print-path'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const path = out.trim()
+  process.env.MUNRO_CHROMIUM = path
+  return path
+}
+
+export default defineConfig({
+  testDir: 'e2e',
+  // One browser context per peer and a fake camera each: two cores cannot run files in parallel.
+  workers: 1,
+  fullyParallel: false,
+  timeout: 60_000,
+  outputDir: 'test-results',
+  reporter: process.env.CI ? [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]] : 'list',
+  use: {
+    browserName: 'chromium',
+    baseURL: `http://127.0.0.1:${E2E_PORT}`,
+    screenshot: 'only-on-failure',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: chromiumPath(),
+      args: [
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+        '--disable-quic',
+        '--disable-features=WebRtcHideLocalIpsWithMdns',
+        '--autoplay-policy=no-user-gesture-required'
+      ]
+    }
+  },
+  webServer: {
+    command: `npx vite --config e2e/vite.config.ts --host 127.0.0.1 --port ${E2E_PORT} --strictPort`,
+    url: `http://127.0.0.1:${E2E_PORT}/media-loop.html`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 60_000,
+    stdout: 'ignore',
+    stderr: 'pipe'
+  }
+})
