@@ -1,0 +1,7 @@
+export { createSignalingServer, type SignalingServer } from './server.js'
+export { DEFAULT_SIGNALING_OPTIONS, resolveSignalingOptions, stderrLogger } from './options.js'
+export type { SignalingServerOptions, SignalingLogEntry, SignalingLogger } from './options.js'
+export { SignalingServerError, type SignalingServerErrorCode } from './errors.js'
+export { renderPrometheus, type SignalingStats } from './metrics.js'
+export { parseClientMessage, type ParseResult } from './validate.js'
+export * from './protocol.js'
