@@ -1,0 +1,63 @@
+/**
+ * Tuning constants of the munro protocol, each with the reason for its value.
+ * Changing any of the wire limits is a protocol change: bump {@link PROTOCOL_VERSION}.
+ * @module
+ */
+
+/** Name carried in the handshake, so that a stray connection of another protocol fails fast. */
+export const PROTOCOL_NAME = 'munro'
+
+/** Wire protocol version; a peer speaking another version is refused in the handshake. */
+export const PROTOCOL_VERSION = 1
+
+/**
+ * Largest frame (length prefix included) written to or accepted from a peer stream.
+ * 16 KiB is the largest RTCDataChannel message every browser delivers intact.
+ * @see https://developer.mozilla.org/en-US/docs/Web/API/WebRTC_API/Using_data_channels#understanding_message_size_limits
+ */
+export const MAX_FRAME_SIZE = 16 * 1024
+
+/**
+ * Bytes of block data carried by one piece. Leaves 1 KiB of a frame for the PIECE header
+ * (type, varints) and up to {@link MAX_PIECE_TREE_DEPTH} uncle hashes with their indices.
+ */
+export const PIECE_SIZE = 15 * 1024
+
+/**
+ * Largest block the log accepts: 4 MiB is 274 pieces, a piece tree 9 levels deep. A 250 ms
+ * block of even a 50 Mbit/s stream (1.6 MB) fits; a larger one is a caller bug.
+ */
+export const MAX_BLOCK_SIZE = 4 * 1024 * 1024
+
+/** Depth of the piece tree of the largest block: ceil(log2(MAX_BLOCK_SIZE / PIECE_SIZE)). */
+export const MAX_PIECE_TREE_DEPTH = 9
+
+/** Largest signed stream metadata (a WebM init segment is ~200 bytes). Fits one frame. */
+export const MAX_METADATA_SIZE = 8 * 1024
+
+/** SHA-256 output size. */
+export const HASH_SIZE = 32
+
+/** ed25519 public key size; the stream id. */
+export const PUBLIC_KEY_SIZE = 32
+
+/** ed25519 signature size. */
+export const SIGNATURE_SIZE = 64
+
+/**
+ * Most log-tree nodes one DATA message may carry: a path of at most 53 uncles (a log of
+ * 2^53 blocks) plus at most 53 other roots of the signed head, rounded up.
+ */
+export const MAX_PROOF_NODES = 128
+
+/**
+ * Largest block index or length accepted on the wire: JavaScript integers stay exact below
+ * 2^53, and flat-tree node indices are twice the block index.
+ */
+export const MAX_INDEX = 2 ** 51
+
+/** Verified signatures remembered, so that no head is checked twice (a few seconds of live heads). */
+export const SIGNATURE_CACHE_SIZE = 256
+
+/** Index ranges longer than this in one HAVE are refused: a live window never needs more. */
+export const MAX_HAVE_SPAN = 2 ** 32

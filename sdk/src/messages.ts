@@ -1,0 +1,229 @@
+/**
+ * Wire messages: one symmetric codec (encode/decode) per message, every field bounds-checked.
+ *
+ * A message is one type byte followed by its body; it travels in one frame (see `wire.ts`).
+ * Decoding anything malformed, truncated, oversized or of an unknown type throws a MunroError
+ * (ERR_DECODE / ERR_UNKNOWN_MESSAGE) and never anything else.
+ * @module
+ */
+import {
+  HASH_SIZE, MAX_BLOCK_SIZE, MAX_HAVE_SPAN, MAX_INDEX, MAX_METADATA_SIZE, MAX_PIECE_TREE_DEPTH,
+  MAX_PROOF_NODES, PIECE_SIZE, SIGNATURE_SIZE
+} from './constants.js'
+import { Reader, Writer } from './encoding.js'
+import { MunroError } from './errors.js'
+import type { ProofNode } from './merkle-tree.js'
+import type { SignedHead } from './verifier.js'
+
+/** First message on every connection, sent by both sides at once. */
+export interface Handshake {
+  type: 'handshake'
+  /** Protocol name; must be "munro". */
+  protocol: string
+  version: number
+  /** The stream's discovery key (see caps.discoveryKey): proves interest, hides the key. */
+  discoveryKey: Uint8Array
+  /** First block the sender still holds (its live window starts here). */
+  windowStart: number
+  /** Length of the newest signed head the sender holds. */
+  length: number
+}
+
+/** "I hold (or am receiving, verified) blocks [start, start+count)"; my head has `headLength`. */
+export interface Have { type: 'have', start: number, count: number, headLength: number }
+
+/** Ask for one block. `fullProof` asks for a self-contained proof (the last one lacked a node). */
+export interface Request { type: 'request', index: number, fullProof: boolean }
+
+/** Withdraw a request. */
+export interface Cancel { type: 'cancel', index: number }
+
+/** A block's header: what its hash binds, with the proof that the block is in the signed log. */
+export interface Data {
+  type: 'data'
+  index: number
+  byteLength: number
+  /** Application flags, authenticated (the media layer marks cluster starts and keyframes). */
+  flags: number
+  pieceRoot: Uint8Array
+  /** A signed head covering the block, when the receiver is not known to hold one. */
+  head: SignedHead | null
+  /** Log-tree uncles and roots the receiver does not hold. */
+  nodes: ProofNode[]
+}
+
+/** One piece of a block whose DATA was sent, with the piece-tree uncles the receiver lacks. */
+export interface Piece { type: 'piece', index: number, piece: number, uncles: ProofNode[], data: Uint8Array }
+
+/** Why a request cannot be served. */
+export const NoDataReason = Object.freeze({
+  /** Before the sender's live window: discarded, and will not come back. */
+  DISCARDED: 1,
+  /** Not held (yet): ask elsewhere. */
+  NOT_HELD: 2
+})
+
+/** The clear answer to a request that cannot be served. */
+export interface NoData { type: 'no-data', index: number, reason: number, windowStart: number }
+
+/** Signed stream metadata (for video: codec and init segment), flooded to every peer. */
+export interface Metadata { type: 'metadata', seq: number, signature: Uint8Array, data: Uint8Array }
+
+/** Round-trip probes. */
+export interface Ping { type: 'ping', nonce: number }
+export interface Pong { type: 'pong', nonce: number }
+
+export type Message = Handshake | Have | Request | Cancel | Data | Piece | NoData | Metadata | Ping | Pong
+export type MessageType = Message['type']
+
+interface Codec<M extends Message> {
+  id: number
+  encode: (w: Writer, m: M) => void
+  decode: (r: Reader) => M
+}
+
+const index = (r: Reader, what: string): number => r.uint(what, MAX_INDEX)
+
+function encodeNodes (w: Writer, nodes: readonly ProofNode[]): void {
+  w.uint(nodes.length)
+  for (const n of nodes) w.uint(n.index).fixed(n.hash)
+}
+
+function decodeNodes (r: Reader, max: number, what: string): ProofNode[] {
+  const count = r.uint(`${what} count`, max)
+  const out: ProofNode[] = []
+  for (let i = 0; i < count; i++) out.push({ index: r.uint(`${what} index`, 2 * MAX_INDEX), hash: r.fixed(HASH_SIZE, `${what} hash`) })
+  return out
+}
+
+const handshake: Codec<Handshake> = {
+  id: 0,
+  encode: (w, m) => { w.string(m.protocol).uint(m.version).fixed(m.discoveryKey).uint(m.windowStart).uint(m.length) },
+  decode: (r) => ({
+    type: 'handshake',
+    protocol: r.string('protocol', 32),
+    version: r.uint('version', 0xffff),
+    discoveryKey: r.fixed(HASH_SIZE, 'discovery key'),
+    windowStart: index(r, 'window start'),
+    length: index(r, 'length')
+  })
+}
+
+const have: Codec<Have> = {
+  id: 1,
+  encode: (w, m) => { w.uint(m.start).uint(m.count).uint(m.headLength) },
+  decode: (r) => {
+    const m: Have = { type: 'have', start: index(r, 'start'), count: r.uint('count', MAX_HAVE_SPAN), headLength: index(r, 'head length') }
+    if (m.count === 0) throw new MunroError('ERR_DECODE', 'empty HAVE')
+    return m
+  }
+}
+
+const request: Codec<Request> = {
+  id: 2,
+  encode: (w, m) => { w.uint(m.index).byte(m.fullProof ? 1 : 0) },
+  decode: (r) => {
+    const i = index(r, 'index')
+    const flags = r.byte('flags')
+    if (flags > 1) throw new MunroError('ERR_DECODE', `unknown request flags ${flags}`)
+    return { type: 'request', index: i, fullProof: flags === 1 }
+  }
+}
+
+const cancel: Codec<Cancel> = {
+  id: 3,
+  encode: (w, m) => { w.uint(m.index) },
+  decode: (r) => ({ type: 'cancel', index: index(r, 'index') })
+}
+
+const data: Codec<Data> = {
+  id: 4,
+  encode: (w, m) => {
+    w.uint(m.index).uint(m.byteLength).byte(m.flags).fixed(m.pieceRoot)
+    if (m.head === null) w.byte(0)
+    else w.byte(1).uint(m.head.length).uint(m.head.timestamp).fixed(m.head.signature)
+    encodeNodes(w, m.nodes)
+  },
+  decode: (r) => {
+    const i = index(r, 'index')
+    const byteLength = r.uint('byte length', MAX_BLOCK_SIZE)
+    if (byteLength === 0) throw new MunroError('ERR_DECODE', 'empty block')
+    const flags = r.byte('flags')
+    const pieceRoot = r.fixed(HASH_SIZE, 'piece root')
+    const hasHead = r.byte('head flag')
+    if (hasHead > 1) throw new MunroError('ERR_DECODE', `bad head flag ${hasHead}`)
+    const head = hasHead === 1
+      ? { length: index(r, 'head length'), timestamp: r.uint('timestamp'), signature: r.fixed(SIGNATURE_SIZE, 'signature') }
+      : null
+    return { type: 'data', index: i, byteLength, flags, pieceRoot, head, nodes: decodeNodes(r, MAX_PROOF_NODES, 'proof node') }
+  }
+}
+
+const piece: Codec<Piece> = {
+  id: 5,
+  encode: (w, m) => { w.uint(m.index).uint(m.piece); encodeNodes(w, m.uncles); w.fixed(m.data) },
+  decode: (r) => {
+    const i = index(r, 'index')
+    const p = r.uint('piece', Math.ceil(MAX_BLOCK_SIZE / PIECE_SIZE))
+    const uncles = decodeNodes(r, MAX_PIECE_TREE_DEPTH, 'uncle')
+    const bytes = r.rest()
+    if (bytes.length === 0 || bytes.length > PIECE_SIZE) throw new MunroError('ERR_DECODE', `piece of ${bytes.length} bytes`)
+    return { type: 'piece', index: i, piece: p, uncles, data: bytes }
+  }
+}
+
+const noData: Codec<NoData> = {
+  id: 6,
+  encode: (w, m) => { w.uint(m.index).uint(m.reason).uint(m.windowStart) },
+  decode: (r) => {
+    const m: NoData = { type: 'no-data', index: index(r, 'index'), reason: r.uint('reason', 255), windowStart: index(r, 'window start') }
+    if (m.reason !== NoDataReason.DISCARDED && m.reason !== NoDataReason.NOT_HELD) throw new MunroError('ERR_DECODE', `unknown no-data reason ${m.reason}`)
+    return m
+  }
+}
+
+const metadata: Codec<Metadata> = {
+  id: 7,
+  encode: (w, m) => { w.uint(m.seq).fixed(m.signature).bytes(m.data) },
+  decode: (r) => ({
+    type: 'metadata',
+    seq: r.uint('seq', MAX_INDEX),
+    signature: r.fixed(SIGNATURE_SIZE, 'signature'),
+    data: r.bytes('metadata', MAX_METADATA_SIZE)
+  })
+}
+
+const ping: Codec<Ping> = {
+  id: 8,
+  encode: (w, m) => { w.uint(m.nonce) },
+  decode: (r) => ({ type: 'ping', nonce: r.uint('nonce', 0xffffffff) })
+}
+
+const pong: Codec<Pong> = {
+  id: 9,
+  encode: (w, m) => { w.uint(m.nonce) },
+  decode: (r) => ({ type: 'pong', nonce: r.uint('nonce', 0xffffffff) })
+}
+
+const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong } as const
+const byId: ReadonlyArray<Codec<Message>> = Object.values(codecs).sort((a, b) => a.id - b.id) as unknown as Array<Codec<Message>>
+
+/** Encodes a message (type byte + body). */
+export function encodeMessage (m: Message): Uint8Array {
+  const codec = codecs[m.type] as Codec<Message>
+  const w = new Writer(m.type === 'piece' ? m.data.length + 512 : 128)
+  w.byte(codec.id)
+  codec.encode(w, m)
+  return w.finish()
+}
+
+/** Decodes one message; throws ERR_UNKNOWN_MESSAGE or ERR_DECODE on anything malformed. */
+export function decodeMessage (bytes: Uint8Array): Message {
+  const r = new Reader(bytes)
+  const id = r.byte('message type')
+  const codec = byId[id]
+  if (codec === undefined || codec.id !== id) throw new MunroError('ERR_UNKNOWN_MESSAGE', `unknown message type ${id}`)
+  const m = codec.decode(r)
+  r.end(m.type)
+  return m
+}

@@ -1,0 +1,481 @@
+/**
+ * The public face of munro: a live block log you append to (broadcaster) or replicate
+ * (receiver), with the original package's names, typed and Promise-based.
+ *
+ * @example
+ * ```ts
+ * import munro from 'munro'
+ * const broadcaster = munro()
+ * await broadcaster.append(new TextEncoder().encode('hello'))
+ * const viewer = munro(broadcaster.id)
+ * const a = broadcaster.peerStream(), b = viewer.peerStream()
+ * a.pipe(b).pipe(a)
+ * console.log(new TextDecoder().decode(await viewer.get(0))) // 'hello'
+ * ```
+ * @module
+ */
+import mitt, { type Emitter, type Handler } from 'mitt'
+import { Duplex, Readable, Writable } from 'streamx'
+import { discoveryKey as toDiscoveryKey, metadataSignable } from './caps.js'
+import { systemClock, type Clock, type Random } from './clock.js'
+import { MAX_METADATA_SIZE, PUBLIC_KEY_SIZE } from './constants.js'
+import { invalidArgument, isMunroError, MunroError, outOfRange, VERIFICATION_CODES } from './errors.js'
+import { BlockLog, isComplete, type BlockEntry, type WindowOptions } from './log.js'
+import { equalBytes } from './merkle-tree.js'
+import { Peer, type PeerStats } from './peer.js'
+import { Replicator, type SignedMetadata } from './replicator.js'
+import { Scheduler, type SchedulerOptions } from './scheduler.js'
+import { generateKeyPair, publicKeyOf, sign, SignatureCache } from './verifier.js'
+
+/** An ed25519 key pair; the public key is the stream id. */
+export interface KeyPair { publicKey: Uint8Array, secretKey: Uint8Array }
+
+/** Options of {@link munro}. Every field is optional; see {@link DEFAULT_OPTIONS}. */
+export interface MunroOptions extends WindowOptions, SchedulerOptions {
+  /** Broadcaster only: the key pair to sign with. @default a fresh key pair */
+  keyPair?: KeyPair
+  /**
+   * Broadcaster only: sign a tree head every this many appends. 1 gives the lowest latency
+   * (a block can be verified the moment it is sent); N > 1 saves signatures at the cost of up to
+   * N-1 blocks of delay (measure with `npm run bench`). Call `flush()` to sign early.
+   * @default 1
+   */
+  signEvery: number
+  /**
+   * Receiver: where eager download starts. 'live' starts `liveBacklog` blocks before the live
+   * edge seen in the first peer's announcement; a number starts there.
+   * @default 'live'
+   */
+  start: 'live' | number
+  /** Receiver: blocks before the live edge to start at, with `start: 'live'`. @default 1 */
+  liveBacklog: number
+  /** Timers and `now`. @default the platform's clock */
+  clock: Clock
+  /** Uniform random numbers in [0, 1). @default Math.random */
+  random: Random
+  /** Verified-signature cache; may be shared by peers of one process. @default a private cache */
+  signatureCache?: SignatureCache
+}
+
+/** Defaults of {@link MunroOptions}. */
+export const DEFAULT_OPTIONS: Readonly<Omit<MunroOptions, 'keyPair' | 'signatureCache'>> = Object.freeze({
+  signEvery: 1,
+  start: 'live',
+  liveBacklog: 1,
+  maxBlocks: 1024,
+  maxBytes: 64 * 1024 * 1024,
+  requestTimeout: 2000,
+  maxInflightPerPeer: 16,
+  clock: systemClock,
+  random: Math.random
+})
+
+/** A connected peer as the application sees it. */
+export interface PeerInfo {
+  /** Local label of the connection. */
+  id: string
+  /** Application label (the swarm sets the remote's signaling id and role). */
+  label: string | null
+  /** Length of the remote's newest signed head. */
+  length: number
+  stats: Readonly<PeerStats>
+}
+
+/** Events, emitted through mitt. A throwing handler never breaks replication. */
+export type MunroEvents = {
+  /** Broadcaster appended a block. */
+  append: { index: number, byteLength: number }
+  /** A block is held whole and verified (appended locally, or downloaded). */
+  verified: { index: number, byteLength: number, flags: number, from: string | null, latency: number | null }
+  /** A signed head newer than any before was verified or signed. */
+  head: { length: number, timestamp: number }
+  metadata: { seq: number, data: Uint8Array }
+  'peer-add': { peer: PeerInfo }
+  'peer-remove': { peer: PeerInfo, error: Error | null }
+  /** A peer sent something that failed verification; it has been dropped. */
+  invalid: { peer: PeerInfo, error: MunroError }
+  /** Blocks below `start` were discarded from the live window. */
+  discard: { start: number }
+  error: { error: Error }
+}
+
+/** Aggregate statistics of one munro instance. */
+export interface MunroStats {
+  length: number
+  start: number
+  blocks: number
+  bytes: number
+  peers: PeerInfo[]
+  bytesSent: number
+  bytesReceived: number
+  proofBytesSent: number
+  /** Verification failures seen from any peer, including dropped ones. */
+  invalid: number
+  /** ed25519 verifications run, and ones saved by the signature cache. */
+  signatureVerifications: number
+  signatureCacheHits: number
+}
+
+interface Waiter { resolve: (data: Uint8Array) => void, reject: (err: Error) => void }
+
+function parseId (id: Uint8Array | string): Uint8Array {
+  if (typeof id === 'string') {
+    if (!/^[0-9a-fA-F]{64}$/.test(id)) throw invalidArgument('id', 'a 32-byte public key or its 64-character hex string')
+    const out = new Uint8Array(PUBLIC_KEY_SIZE)
+    for (let i = 0; i < PUBLIC_KEY_SIZE; i++) out[i] = parseInt(id.slice(2 * i, 2 * i + 2), 16)
+    return out
+  }
+  if (!(id instanceof Uint8Array) || id.length !== PUBLIC_KEY_SIZE) throw invalidArgument('id', 'a 32-byte public key or its 64-character hex string')
+  return id.slice()
+}
+
+/** Lower-case hex of bytes. */
+export const toHex = (bytes: Uint8Array): string => Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('')
+
+/** A live block log: see {@link munro}. */
+export class Munro {
+  /** The stream id: the broadcaster's ed25519 public key. */
+  readonly id: Uint8Array
+  /** The stream id as hex. */
+  readonly key: string
+  /** Hash of the id under a namespace: what peers and signaling servers use to meet. */
+  readonly discoveryKey: Uint8Array
+  /** True for the broadcaster (it holds the secret key). */
+  readonly writable: boolean
+  destroyed = false
+
+  private readonly opts: MunroOptions
+  private readonly secretKey: Uint8Array | null
+  private readonly emitter: Emitter<MunroEvents> = mitt<MunroEvents>()
+  private readonly log: BlockLog
+  private readonly scheduler: Scheduler
+  private readonly replicator: Replicator
+  private readonly cache: SignatureCache
+  private readonly connections = new Set<Peer>()
+  private readonly waiters = new Map<number, Waiter[]>()
+  private readonly closedTotals = { bytesSent: 0, bytesReceived: 0, proofBytesSent: 0, invalid: 0 }
+  private metadataSeq = 0
+
+  constructor (id?: Uint8Array | string | null, options: Partial<MunroOptions> = {}) {
+    this.opts = { ...DEFAULT_OPTIONS, ...options }
+    const o = this.opts
+    if (!Number.isInteger(o.signEvery) || o.signEvery < 1) throw outOfRange('signEvery', 'an integer ≥ 1')
+    if (!Number.isInteger(o.maxBlocks) || o.maxBlocks < 1) throw outOfRange('maxBlocks', 'an integer ≥ 1')
+    if (!(o.maxBytes > 0)) throw outOfRange('maxBytes', 'a positive number')
+    if (!Number.isInteger(o.liveBacklog) || o.liveBacklog < 1) throw outOfRange('liveBacklog', 'an integer ≥ 1')
+    if (o.start !== 'live' && !(Number.isInteger(o.start) && o.start >= 0)) throw outOfRange('start', "'live' or a block index")
+    if (id === undefined || id === null) {
+      const kp = o.keyPair ?? generateKeyPair()
+      if (!(kp.secretKey instanceof Uint8Array) || kp.secretKey.length !== 32) throw invalidArgument('keyPair.secretKey', '32 bytes')
+      if (!equalBytes(publicKeyOf(kp.secretKey), kp.publicKey)) throw invalidArgument('keyPair', 'a matching ed25519 key pair')
+      this.id = kp.publicKey.slice()
+      this.secretKey = kp.secretKey.slice()
+    } else {
+      if (o.keyPair !== undefined) throw invalidArgument('keyPair', 'no key pair for a receiver (created from an id)')
+      this.id = parseId(id)
+      this.secretKey = null
+    }
+    this.writable = this.secretKey !== null
+    this.key = toHex(this.id)
+    this.discoveryKey = toDiscoveryKey(this.id)
+    this.cache = o.signatureCache ?? new SignatureCache()
+    this.log = new BlockLog(this.id, this.cache, o)
+    const peers = (): Iterable<Peer> => this.connections
+    this.scheduler = new Scheduler(this.log, peers, o.clock, o.random, o, (index) => { this.rejectWaiters(index, this.outOfWindow(index)) })
+    if (this.writable) this.scheduler.wantFrom = null
+    else if (o.start !== 'live') this.scheduler.wantFrom = o.start
+    this.replicator = new Replicator(this.log, this.scheduler, peers, this.cache, o.clock, this.discoveryKey, {
+      onheader: () => {},
+      oncomplete: (entry, from, head) => { this.oncomplete(entry, from, head?.length === entry.index + 1 ? head.timestamp : null) },
+      onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) },
+      ondiscarded: () => {}
+    })
+  }
+
+  /** Length of the newest signed head: blocks 0 … length-1 are verifiable. */
+  get length (): number { return this.log.length }
+
+  /** First block index of the live window. */
+  get start (): number { return this.log.start }
+
+  /** The stream's current signed metadata, or null. */
+  get metadata (): Uint8Array | null { return this.replicator.metadata?.data ?? null }
+
+  on<K extends keyof MunroEvents> (type: K, handler: Handler<MunroEvents[K]>): void { this.emitter.on(type, handler) }
+
+  off<K extends keyof MunroEvents> (type: K, handler?: Handler<MunroEvents[K]>): void { this.emitter.off(type, handler) }
+
+  /** Emits to every handler; a handler that throws is reported as an `error` event, and the rest still run. */
+  private emit<K extends keyof MunroEvents> (type: K, event: MunroEvents[K]): void {
+    const handlers = this.emitter.all.get(type) as Array<Handler<MunroEvents[K]>> | undefined
+    for (const h of handlers?.slice() ?? []) {
+      try { h(event) } catch (err) {
+        if (type !== 'error') this.emit('error', { error: err instanceof Error ? err : new Error(String(err)) })
+      }
+    }
+  }
+
+  private assertAlive (): void {
+    if (this.destroyed) throw new MunroError('ERR_DESTROYED', 'this munro instance was destroyed')
+  }
+
+  /**
+   * Broadcaster: appends a block (for video, a run of WebM bytes) and announces it to peers.
+   * Resolves with the block's index. `flags` is a byte the log authenticates with the block.
+   * @throws ERR_NOT_WRITABLE on a receiver; ERR_BLOCK_TOO_LARGE above 4 MiB.
+   */
+  async append (data: Uint8Array, options: { flags?: number } = {}): Promise<number> {
+    this.assertAlive()
+    if (this.secretKey === null) throw new MunroError('ERR_NOT_WRITABLE', 'only the broadcaster (created without an id) can append')
+    if (!(data instanceof Uint8Array)) throw invalidArgument('data', 'a Uint8Array')
+    const flags = options.flags ?? 0
+    if (!Number.isInteger(flags) || flags < 0 || flags > 255) throw outOfRange('flags', 'an integer 0…255')
+    const now = this.opts.clock.now()
+    const entry = this.log.append(data, flags, now)
+    this.emit('append', { index: entry.index, byteLength: entry.byteLength })
+    if (this.log.appended % this.opts.signEvery === 0) this.flush()
+    this.oncomplete(entry, null, null)
+    return entry.index
+  }
+
+  /** Alias of {@link Munro.append}, the original package's name. */
+  broadcast (data: Uint8Array, options: { flags?: number } = {}): Promise<number> { return this.append(data, options) }
+
+  /** Broadcaster: signs a head over every appended block now (with `signEvery` > 1). */
+  flush (): void {
+    this.assertAlive()
+    if (this.secretKey === null) throw new MunroError('ERR_NOT_WRITABLE', 'only the broadcaster signs')
+    const before = this.log.length
+    if (this.log.appended === before) return
+    const head = this.log.sign(this.secretKey, this.opts.clock.now())
+    this.emit('head', { length: head.length, timestamp: head.timestamp })
+    this.replicator.announce(Math.max(before, this.log.start), head.length)
+  }
+
+  /**
+   * Broadcaster: publishes signed stream metadata (for video: codec and init segment), which
+   * every receiver verifies and re-shares. A later call replaces it.
+   */
+  async setMetadata (data: Uint8Array): Promise<void> {
+    this.assertAlive()
+    if (this.secretKey === null) throw new MunroError('ERR_NOT_WRITABLE', 'only the broadcaster sets metadata')
+    if (!(data instanceof Uint8Array)) throw invalidArgument('data', 'a Uint8Array')
+    if (data.length > MAX_METADATA_SIZE) throw outOfRange('data', `at most ${MAX_METADATA_SIZE} bytes of metadata`)
+    const seq = ++this.metadataSeq
+    const meta: SignedMetadata = { seq, data: data.slice(), signature: sign(metadataSignable(this.id, seq, data), this.secretKey) }
+    this.replicator.metadata = meta
+    this.emit('metadata', { seq, data: meta.data })
+    this.replicator.broadcastMetadata()
+  }
+
+  /**
+   * Resolves with block `index` once it is held and verified, downloading it if needed.
+   * Also takes a Node-style callback, as the original did.
+   * @throws ERR_OUT_OF_WINDOW if the block was discarded (here and at every peer); ERR_DESTROYED.
+   */
+  get (index: number): Promise<Uint8Array>
+  get (index: number, cb: (err: Error | null, data?: Uint8Array) => void): void
+  get (index: number, cb?: (err: Error | null, data?: Uint8Array) => void): Promise<Uint8Array> | undefined {
+    const p = this.getBlock(index)
+    if (cb === undefined) return p
+    p.then(data => { cb(null, data) }, (err: Error) => { cb(err) })
+    return undefined
+  }
+
+  private outOfWindow (index: number): MunroError {
+    return new MunroError('ERR_OUT_OF_WINDOW', `block ${index} is outside the live window (starts at ${this.log.start})`)
+  }
+
+  private getBlock (index: number): Promise<Uint8Array> {
+    if (!Number.isInteger(index) || index < 0) return Promise.reject(outOfRange('index', 'a block index (integer ≥ 0)'))
+    if (this.destroyed) return Promise.reject(new MunroError('ERR_DESTROYED', 'this munro instance was destroyed'))
+    if (index < this.log.start) return Promise.reject(this.outOfWindow(index))
+    const entry = this.log.get(index)
+    if (entry !== undefined && isComplete(entry)) return Promise.resolve(entry.data.slice())
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(index) ?? []
+      list.push({ resolve, reject })
+      this.waiters.set(index, list)
+      if (!this.writable) {
+        this.scheduler.explicit.add(index)
+        this.scheduler.update()
+      }
+    })
+  }
+
+  /** What is known of block `index` without its bytes, or undefined if it is not held. */
+  info (index: number): { byteLength: number, flags: number, complete: boolean } | undefined {
+    const e = this.log.get(index)
+    return e === undefined ? undefined : { byteLength: e.byteLength, flags: e.flags, complete: isComplete(e) }
+  }
+
+  private rejectWaiters (index: number, err: Error): void {
+    const list = this.waiters.get(index)
+    if (list === undefined) return
+    this.waiters.delete(index)
+    this.scheduler.explicit.delete(index)
+    for (const w of list) w.reject(err)
+  }
+
+  private oncomplete (entry: BlockEntry, from: Peer | null, headTimestamp: number | null): void {
+    const list = this.waiters.get(entry.index)
+    if (list !== undefined) {
+      this.waiters.delete(entry.index)
+      for (const w of list) w.resolve(entry.data.slice())
+    }
+    this.emit('verified', {
+      index: entry.index, byteLength: entry.byteLength, flags: entry.flags, from: from?.id ?? null,
+      latency: headTimestamp === null ? null : this.opts.clock.now() - headTimestamp
+    })
+    this.enforceWindow()
+  }
+
+  private enforceWindow (): void {
+    if (this.scheduler.wantFrom === null && !this.writable) return
+    const { from, to } = this.log.enforceWindow()
+    if (to === from) return
+    this.replicator.prune(to)
+    for (const index of [...this.waiters.keys()]) if (index < to) this.rejectWaiters(index, this.outOfWindow(index))
+    this.emit('discard', { start: to })
+  }
+
+  /**
+   * A duplex byte stream that replicates this log with one remote peer. Pipe it to a TCP
+   * socket, a simple-peer connection or another munro's peer stream. Frames never exceed 16 KiB.
+   */
+  peerStream (): Duplex {
+    this.assertAlive()
+    const peer = new Peer({
+      onmessage: (p, m) => {
+        const knewStart = this.scheduler.wantFrom !== null
+        this.replicator.onmessage(p, m)
+        if (!knewStart && !this.writable && m.type === 'have') this.startAtLiveEdge()
+      },
+      onclose: (p, error) => { this.onclose(p, error) }
+    }, this.opts.clock.now)
+    this.connections.add(peer)
+    peer.send(this.replicator.handshake())
+    this.emit('peer-add', { peer: this.peerInfo(peer) })
+    return peer.stream
+  }
+
+  /** First announcement of a live stream seen: start downloading at its edge. */
+  private startAtLiveEdge (): void {
+    if (this.scheduler.wantFrom !== null) return
+    let end = 0
+    for (const p of this.connections) end = Math.max(end, p.remote.have.end)
+    if (end === 0) return
+    this.scheduler.wantFrom = Math.max(0, end - this.opts.liveBacklog)
+    this.scheduler.update()
+  }
+
+  private onclose (peer: Peer, error: Error | null): void {
+    if (!this.connections.delete(peer)) return
+    this.closedTotals.bytesSent += peer.stats.bytesSent
+    this.closedTotals.bytesReceived += peer.stats.bytesReceived
+    this.closedTotals.proofBytesSent += peer.stats.proofBytesSent
+    this.closedTotals.invalid += peer.stats.invalid
+    this.replicator.dropPeer(peer)
+    const info = this.peerInfo(peer)
+    if (isMunroError(error) && VERIFICATION_CODES.has(error.code)) this.emit('invalid', { peer: info, error })
+    else if (error !== null && !isMunroError(error)) this.emit('error', { error })
+    this.emit('peer-remove', { peer: info, error })
+  }
+
+  private peerInfo (p: Peer): PeerInfo {
+    return { id: p.id, label: p.label, length: p.remote.length, stats: p.stats }
+  }
+
+  /** Connected peers. */
+  get peers (): PeerInfo[] { return [...this.connections].map(p => this.peerInfo(p)) }
+
+  /** Sets the application label of a connection by the stream returned from `peerStream()`. */
+  labelPeer (stream: Duplex, label: string): void {
+    for (const p of this.connections) if (p.stream === stream) p.label = label
+  }
+
+  /** Totals over every connection this instance had. */
+  stats (): MunroStats {
+    const peers = this.peers
+    const sum = (f: (s: PeerStats) => number): number => peers.reduce((a, p) => a + f(p.stats), 0)
+    return {
+      length: this.log.length,
+      start: this.log.start,
+      blocks: this.log.blockCount,
+      bytes: this.log.byteLength,
+      peers,
+      bytesSent: this.closedTotals.bytesSent + sum(s => s.bytesSent),
+      bytesReceived: this.closedTotals.bytesReceived + sum(s => s.bytesReceived),
+      proofBytesSent: this.closedTotals.proofBytesSent + sum(s => s.proofBytesSent),
+      invalid: this.closedTotals.invalid + sum(s => s.invalid),
+      signatureVerifications: this.cache.verifications,
+      signatureCacheHits: this.cache.hits
+    }
+  }
+
+  /**
+   * Verified blocks in order as they become available. `live` (default true) follows the
+   * stream forever, starting at the live edge; otherwise it reads from `start` (default: the
+   * window start) to the current length and ends. A reader that falls out of the window skips
+   * ahead to the window start.
+   */
+  readStream (options: { live?: boolean, start?: number } = {}): Readable {
+    const live = options.live ?? true
+    let next: number | null = options.start ?? (live ? null : this.log.start)
+    const firstLive = (): Promise<number> => new Promise((resolve) => {
+      const held = this.log.indices().filter(i => isComplete(this.log.get(i) as BlockEntry))
+      if (held.length > 0) { resolve(held[held.length - 1] as number); return }
+      const on = (e: MunroEvents['verified']): void => { this.off('verified', on); resolve(e.index) }
+      this.on('verified', on)
+    })
+    return new Readable({
+      read: (cb) => {
+        const step = async (): Promise<void> => {
+          if (next === null) next = await firstLive()
+          for (;;) {
+            if (!live && next >= this.log.length) { stream.push(null); return }
+            try {
+              stream.push(await this.get(next))
+              next++
+              return
+            } catch (err) {
+              if (isMunroError(err, 'ERR_OUT_OF_WINDOW') && live) { next = this.log.start; continue }
+              throw err
+            }
+          }
+        }
+        step().then(() => { cb(null) }, (err: Error) => { if (isMunroError(err, 'ERR_DESTROYED')) { stream.push(null); cb(null) } else cb(err) })
+      }
+    })
+    // eslint-disable-next-line no-var
+    var stream: Readable
+  }
+
+  /** Broadcaster: a writable stream that appends every chunk written to it as a block. */
+  writeStream (): Writable {
+    if (!this.writable) throw new MunroError('ERR_NOT_WRITABLE', 'only the broadcaster can append')
+    return new Writable({
+      write: (data: unknown, cb) => {
+        if (!(data instanceof Uint8Array)) { cb(invalidArgument('chunk', 'a Uint8Array')); return }
+        this.append(data).then(() => { cb(null) }, (err: Error) => { cb(err) })
+      }
+    })
+  }
+
+  /** Closes every peer and rejects every pending `get` with ERR_DESTROYED. */
+  async destroy (): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.scheduler.destroy()
+    for (const p of [...this.connections]) p.destroy(null)
+    for (const index of [...this.waiters.keys()]) this.rejectWaiters(index, new MunroError('ERR_DESTROYED', 'this munro instance was destroyed'))
+  }
+}
+
+/**
+ * Creates a broadcaster (no id: a fresh key pair, or `opts.keyPair`) or a receiver of the
+ * stream `id` (its public key, bytes or hex), which can only verify and re-share.
+ */
+export function munro (id?: Uint8Array | string | null, opts?: Partial<MunroOptions>): Munro {
+  return new Munro(id, opts)
+}

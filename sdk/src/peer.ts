@@ -1,0 +1,135 @@
+/**
+ * One connection to a remote peer: its duplex byte stream, framing, the handshake, and what we
+ * know of the remote (its window, its head, the blocks and tree nodes it holds). Protocol
+ * decisions live in `replicator.ts`; this file only moves and accounts for messages.
+ * @module
+ */
+import { Duplex } from 'streamx'
+import { MunroError, isMunroError } from './errors.js'
+import { decodeMessage, type Message } from './messages.js'
+import { RangeSet } from './range-set.js'
+import { encodeFrame, FrameDecoder } from './wire.js'
+
+/** Traffic and verification counters of one peer connection. */
+export interface PeerStats {
+  bytesSent: number
+  bytesReceived: number
+  /** Blocks this peer delivered to us whose header verified first from it. */
+  blocksReceived: number
+  /** Blocks we started sending to this peer. */
+  blocksSent: number
+  piecesReceived: number
+  piecesSent: number
+  /** Bytes of log-tree and piece-tree hashes and signed heads we sent (proof overhead). */
+  proofBytesSent: number
+  /** Messages from this peer that failed verification (the first one drops the peer). */
+  invalid: number
+  /** Last measured round-trip time in ms, or null before the first pong. */
+  rtt: number | null
+}
+
+/** What we know about the remote end of a connection. */
+export interface RemoteState {
+  windowStart: number
+  /** Length of the newest signed head the remote holds. */
+  length: number
+  /** Blocks the remote announced (held, or verified and arriving). */
+  have: RangeSet
+}
+
+export interface PeerHandlers {
+  onmessage: (peer: Peer, message: Message) => void
+  onclose: (peer: Peer, error: Error | null) => void
+}
+
+let nextPeerId = 1
+
+export class Peer {
+  /** Local label of this connection ("p1", "p2", …), for stats and events. */
+  readonly id: string
+  readonly stream: Duplex
+  readonly remote: RemoteState = { windowStart: 0, length: 0, have: new RangeSet() }
+  readonly stats: PeerStats = {
+    bytesSent: 0, bytesReceived: 0, blocksReceived: 0, blocksSent: 0, piecesReceived: 0, piecesSent: 0,
+    proofBytesSent: 0, invalid: 0, rtt: null
+  }
+
+  /** Handshake received and accepted. */
+  handshaked = false
+  /** Log-tree nodes we sent this peer (it holds them once it verified what came with them). */
+  readonly sentNodes = new Set<number>()
+  /** Blocks we requested from this peer and still wait on. */
+  readonly inflight = new Set<number>()
+  /** Blocks we are sending this peer, with the piece-tree nodes it will hold (cut-through). */
+  readonly serving = new Map<number, Set<number>>()
+  /** Blocks this peer failed to deliver; not asked again from it. */
+  readonly failed = new Set<number>()
+  /** A label the application may attach (the swarm puts the remote's signaling id here). */
+  label: string | null = null
+  closed = false
+  private readonly decoder = new FrameDecoder()
+  private closeError: Error | null = null
+  private pingNonce = 0
+  private pingSentAt = 0
+
+  constructor (private readonly handlers: PeerHandlers, private readonly now: () => number) {
+    this.id = `p${nextPeerId++}`
+    this.stream = new Duplex({
+      write: (chunk: unknown, cb: (err: Error | null) => void) => { this.receive(chunk); cb(null) },
+      final: (cb: (err: Error | null) => void) => { cb(null); this.close(null) },
+      destroy: (cb: (err: Error | null) => void) => { cb(null); this.close(this.closeError) }
+    })
+    // The stream is ours to end; an error here is reported through munro's events instead of
+    // being thrown by an EventEmitter without listeners.
+    this.stream.on('error', () => {})
+    this.stream.on('close', () => { this.close(this.closeError) })
+  }
+
+  private receive (chunk: unknown): void {
+    if (this.closed) return
+    try {
+      if (!(chunk instanceof Uint8Array)) throw new MunroError('ERR_DECODE', 'peer stream takes bytes')
+      this.stats.bytesReceived += chunk.length
+      for (const body of this.decoder.push(chunk)) {
+        if (this.closed) return
+        this.handlers.onmessage(this, decodeMessage(body))
+      }
+    } catch (err) {
+      this.destroy(err instanceof Error ? err : new MunroError('ERR_PROTOCOL', String(err)))
+    }
+  }
+
+  /** Sends one message as one frame; returns its size in bytes. */
+  send (message: Message): number {
+    if (this.closed) return 0
+    const frame = encodeFrame(message)
+    this.stats.bytesSent += frame.length
+    this.stream.push(frame)
+    return frame.length
+  }
+
+  /** Sends a ping; the pong updates `stats.rtt`. */
+  ping (): void {
+    this.pingSentAt = this.now()
+    this.send({ type: 'ping', nonce: ++this.pingNonce })
+  }
+
+  onpong (nonce: number): void {
+    if (nonce === this.pingNonce) this.stats.rtt = this.now() - this.pingSentAt
+  }
+
+  /** Closes the connection, with the error that caused it (if any). Idempotent. */
+  destroy (error: Error | null = null): void {
+    if (this.closed) return
+    this.closeError = error
+    if (isMunroError(error)) this.stats.invalid += error.code.startsWith('ERR_INVALID') ? 1 : 0
+    this.close(error)
+    this.stream.destroy()
+  }
+
+  private close (error: Error | null): void {
+    if (this.closed) return
+    this.closed = true
+    this.handlers.onclose(this, error)
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The replicator: handlers named after the messages they take (`onhandshake`, `onhave`,
+ * `onrequest`, `ondata`, `onpiece`, …), and serving blocks to peers with minimal proofs.
+ *
+ * DEV DOCS
+ * - Nothing reaches the log, a reader or another peer before it verified: a DATA header against
+ *   the signed log (verifier.ts), each PIECE against the header's piece root.
+ * - Cut-through: as soon as a piece verifies, it is forwarded to every peer we are serving that
+ *   block to; a peer may ask for a block whose header verified while its pieces still arrive.
+ *   HAVE is therefore sent once a block's header verified.
+ * - Proofs carry only what the receiver lacks. We track per peer the log-tree nodes it holds:
+ *   nodes we sent it, roots of its announced head, and nodes over blocks it announced. Should a
+ *   guess be wrong, the receiver asks again with `fullProof` and gets a self-contained proof.
+ * - A peer that sends anything failing verification is dropped (ERR_INVALID_*), its requests go
+ *   to other peers, and nothing it sent is kept.
+ * @module
+ */
+import * as flat from 'flat-tree'
+import type { Clock } from './clock.js'
+import { PROTOCOL_NAME, PROTOCOL_VERSION } from './constants.js'
+import { MunroError } from './errors.js'
+import { isComplete, type BlockEntry, type BlockLog } from './log.js'
+import { equalBytes, isRootOf, lastLeaf, rootFor, type ProofNode } from './merkle-tree.js'
+import type { Data, Handshake, Have, Message, Metadata, NoData, Piece, Request } from './messages.js'
+import { NoDataReason } from './messages.js'
+import type { Peer } from './peer.js'
+import type { Scheduler } from './scheduler.js'
+import { buildProof, verifyMetadata, type SignatureCache, type SignedHead } from './verifier.js'
+
+/** Signed metadata as held and forwarded. */
+export interface SignedMetadata { seq: number, data: Uint8Array, signature: Uint8Array }
+
+/** What the replicator tells its owner (munro.ts turns these into events and resolved gets). */
+export interface ReplicatorHooks {
+  /** A block's header verified and it entered the log. */
+  onheader: (entry: BlockEntry, from: Peer) => void
+  /** A block is complete and verified. */
+  oncomplete: (entry: BlockEntry, from: Peer, head: SignedHead | null) => void
+  onmetadata: (meta: SignedMetadata, from: Peer) => void
+  /** A peer told us a block is gone from its window. */
+  ondiscarded: (index: number, from: Peer) => void
+}
+
+export class Replicator {
+  metadata: SignedMetadata | null = null
+
+  constructor (
+    private readonly log: BlockLog,
+    private readonly scheduler: Scheduler,
+    private readonly peers: () => Iterable<Peer>,
+    private readonly cache: SignatureCache,
+    private readonly clock: Clock,
+    private readonly discoveryKey: Uint8Array,
+    private readonly hooks: ReplicatorHooks
+  ) {}
+
+  /** The handshake every connection opens with. */
+  handshake (): Handshake {
+    return {
+      type: 'handshake', protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, discoveryKey: this.discoveryKey,
+      windowStart: this.log.start, length: this.log.length
+    }
+  }
+
+  onmessage (peer: Peer, m: Message): void {
+    if (!peer.handshaked && m.type !== 'handshake') throw new MunroError('ERR_PROTOCOL', `${m.type} before handshake`)
+    switch (m.type) {
+      case 'handshake': return this.onhandshake(peer, m)
+      case 'have': return this.onhave(peer, m)
+      case 'request': return this.onrequest(peer, m)
+      case 'cancel': peer.serving.delete(m.index); return
+      case 'data': return this.ondata(peer, m)
+      case 'piece': return this.onpiece(peer, m)
+      case 'no-data': return this.onnodata(peer, m)
+      case 'metadata': return this.onmetadata(peer, m)
+      case 'ping': peer.send({ type: 'pong', nonce: m.nonce }); return
+      case 'pong': peer.onpong(m.nonce)
+    }
+  }
+
+  onhandshake (peer: Peer, m: Handshake): void {
+    if (peer.handshaked) throw new MunroError('ERR_PROTOCOL', 'second handshake')
+    if (m.protocol !== PROTOCOL_NAME) throw new MunroError('ERR_HANDSHAKE', `not a munro peer (${JSON.stringify(m.protocol)})`)
+    if (m.version !== PROTOCOL_VERSION) throw new MunroError('ERR_HANDSHAKE', `protocol version ${m.version}, expected ${PROTOCOL_VERSION}`)
+    if (!equalBytes(m.discoveryKey, this.discoveryKey)) throw new MunroError('ERR_HANDSHAKE', 'peer replicates another stream')
+    peer.handshaked = true
+    peer.remote.windowStart = m.windowStart
+    peer.remote.length = m.length
+    for (const [start, end] of this.heldRanges()) peer.send({ type: 'have', start, count: end - start, headLength: this.log.length })
+    if (this.metadata !== null) peer.send({ type: 'metadata', ...this.metadata })
+    peer.ping()
+    this.scheduler.update()
+  }
+
+  /** Ranges of blocks whose header verified, in the window. */
+  private heldRanges (): Array<[number, number]> {
+    const out: Array<[number, number]> = []
+    for (const i of this.log.indices()) {
+      const last = out[out.length - 1]
+      if (last !== undefined && last[1] === i) last[1] = i + 1
+      else out.push([i, i + 1])
+    }
+    return out
+  }
+
+  onhave (peer: Peer, m: Have): void {
+    peer.remote.have.add(m.start, m.start + m.count)
+    if (m.headLength > peer.remote.length) peer.remote.length = m.headLength
+    this.scheduler.update()
+  }
+
+  /** Tells every peer (but `except`) about blocks [start, end). */
+  announce (start: number, end: number, except: Peer | null = null): void {
+    for (const p of this.peers()) {
+      if (p !== except && p.handshaked) p.send({ type: 'have', start, count: end - start, headLength: this.log.length })
+    }
+  }
+
+  onrequest (peer: Peer, m: Request): void {
+    const entry = this.log.get(m.index)
+    if (entry === undefined) {
+      const reason = m.index < this.log.start ? NoDataReason.DISCARDED : NoDataReason.NOT_HELD
+      peer.send({ type: 'no-data', index: m.index, reason, windowStart: this.log.start })
+      return
+    }
+    if (!this.serve(peer, entry, m.fullProof)) {
+      peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.NOT_HELD, windowStart: this.log.start })
+    }
+  }
+
+  /** Whether `peer` holds log-tree node `n`, as far as we know. */
+  private peerHolds (peer: Peer, n: number): boolean {
+    if (peer.sentNodes.has(n) || isRootOf(n, peer.remote.length)) return true
+    return peer.remote.have.covers(flat.leftSpan(n) / 2, lastLeaf(n) + 1)
+  }
+
+  /** Sends a block's header with its proof, the pieces held so far, and subscribes the peer to the rest. */
+  serve (peer: Peer, entry: BlockEntry, fullProof: boolean): boolean {
+    const holds = fullProof ? () => false : (n: number) => this.peerHolds(peer, n)
+    const heads = this.log.recentHeads().filter(h => h.length > entry.index)
+    let head: SignedHead | null = null
+    let nodes: ProofNode[] | null = null
+    // Without a newer head to give, prove the block against a node the peer already holds.
+    if (!fullProof && peer.remote.length > entry.index && peer.remote.length >= this.log.length) {
+      nodes = buildProof(this.log.tree, entry.index, null, holds)
+    }
+    for (let i = 0; nodes === null && i < heads.length; i++) {
+      const candidate = heads[i] as SignedHead
+      nodes = buildProof(this.log.tree, entry.index, candidate.length, holds)
+      if (nodes !== null) head = candidate
+    }
+    if (nodes === null) return false
+    const m: Data = {
+      type: 'data', index: entry.index, byteLength: entry.byteLength, flags: entry.flags, pieceRoot: entry.pieces.root,
+      head, nodes
+    }
+    const size = peer.send(m)
+    peer.stats.proofBytesSent += nodes.length * 33 + (m.head === null ? 0 : 80)
+    peer.stats.blocksSent++
+    this.rememberSent(peer, entry.index, m)
+    const mirror = new Set<number>([entry.pieces.rootIndex])
+    peer.serving.set(entry.index, mirror)
+    for (let k = 0; k < entry.pieces.count; k++) if (entry.have[k] === 1) this.sendPiece(peer, entry, k, mirror)
+    if (isComplete(entry)) peer.serving.delete(entry.index)
+    return size > 0
+  }
+
+  /** Records the nodes `peer` will hold once it verified `m`. */
+  private rememberSent (peer: Peer, index: number, m: Data): void {
+    for (const n of m.nodes) peer.sentNodes.add(n.index)
+    const top = m.head === null ? null : rootFor(index, m.head.length)
+    let n = 2 * index
+    for (let d = 0; d < 53 && !(top === null ? this.peerHolds(peer, n) : n === top); d++) {
+      peer.sentNodes.add(n)
+      n = flat.parent(n)
+    }
+    peer.sentNodes.add(n)
+    if (m.head !== null && m.head.length > peer.remote.length) peer.remote.length = m.head.length
+  }
+
+  private sendPiece (peer: Peer, entry: BlockEntry, k: number, mirror: Set<number>): void {
+    const before = new Set(mirror)
+    const uncles = this.pieceUncles(entry, k, mirror)
+    if (uncles === null) { mirror.clear(); for (const n of before) mirror.add(n); return }
+    peer.send({ type: 'piece', index: entry.index, piece: k, uncles, data: this.log.pieceBytes(entry, k) })
+    peer.stats.piecesSent++
+    peer.stats.proofBytesSent += uncles.length * 33
+  }
+
+  private pieceUncles (entry: BlockEntry, k: number, mirror: Set<number>): ProofNode[] | null {
+    const uncles = entry.pieces.uncles(k, mirror)
+    return uncles.every(u => u.hash !== undefined) ? uncles : null
+  }
+
+  ondata (peer: Peer, m: Data): void {
+    const req = this.scheduler.requestOf(m.index)
+    if (req === undefined || req.peer !== peer) return // not asked of this peer (cancelled or timed out): ignore
+    const result = this.log.verifyHeader(m.index, m.byteLength, m.flags, m.pieceRoot, m.nodes, m.head, this.clock.now())
+    if (!result.ok) {
+      if (req.fullProof) throw new MunroError('ERR_INVALID_PROOF', `block ${m.index}: self-contained proof lacks node ${result.missing}`)
+      this.scheduler.request(peer, m.index, true)
+      return
+    }
+    if (m.head !== null && m.head.length > peer.remote.length) peer.remote.length = m.head.length
+    const entry = this.log.get(m.index)
+    if (entry === undefined) { this.scheduler.clear(m.index); return } // verified, but before our window
+    if (entry.flags !== m.flags || entry.byteLength !== m.byteLength || !equalBytes(entry.pieces.root, m.pieceRoot)) {
+      throw new MunroError('ERR_INVALID_PROOF', `block ${m.index}: header differs from the verified one`)
+    }
+    this.scheduler.progress(m.index)
+    if (result.added !== undefined) {
+      peer.stats.blocksReceived++
+      this.hooks.onheader(result.added, peer)
+      this.announce(m.index, m.index + 1)
+    }
+    this.headOf.set(m.index, m.head)
+  }
+
+  /** The head each arriving block was verified with (its timestamp dates the block). */
+  private readonly headOf = new Map<number, SignedHead | null>()
+
+  onpiece (peer: Peer, m: Piece): void {
+    const entry = this.log.get(m.index)
+    const req = this.scheduler.requestOf(m.index)
+    if (entry === undefined || req === undefined || req.peer !== peer) return // stale: ignore
+    if (!this.log.addPiece(entry, m.piece, m.data, m.uncles)) return
+    peer.stats.piecesReceived++
+    this.scheduler.progress(m.index)
+    for (const p of this.peers()) {
+      const mirror = p.serving.get(m.index)
+      if (mirror === undefined) continue
+      this.sendPiece(p, entry, m.piece, mirror)
+      if (isComplete(entry)) p.serving.delete(m.index)
+    }
+    if (isComplete(entry)) {
+      this.scheduler.clear(m.index)
+      const head = this.headOf.get(m.index) ?? null
+      this.headOf.delete(m.index)
+      this.hooks.oncomplete(entry, peer, head)
+      this.scheduler.update()
+    }
+  }
+
+  onnodata (peer: Peer, m: NoData): void {
+    peer.remote.have.delete(m.index)
+    if (m.windowStart > peer.remote.windowStart) {
+      peer.remote.windowStart = m.windowStart
+      peer.remote.have.trimBelow(m.windowStart)
+    }
+    if (m.reason === NoDataReason.DISCARDED) this.hooks.ondiscarded(m.index, peer)
+    this.scheduler.failed(peer, m.index)
+  }
+
+  onmetadata (peer: Peer, m: Metadata): void {
+    if (this.metadata !== null && m.seq <= this.metadata.seq) return
+    verifyMetadata(this.cache, this.log.publicKey, m.seq, m.data, m.signature)
+    this.metadata = { seq: m.seq, data: m.data.slice(), signature: m.signature.slice() }
+    this.hooks.onmetadata(this.metadata, peer)
+    this.broadcastMetadata(peer)
+  }
+
+  /** Sends the current metadata to every peer but `except`. */
+  broadcastMetadata (except: Peer | null = null): void {
+    if (this.metadata === null) return
+    for (const p of this.peers()) if (p !== except && p.handshaked) p.send({ type: 'metadata', ...this.metadata })
+  }
+
+  /** Forwards-ready pieces of a block we produced (broadcaster) are sent by `serve`; nothing else to do. */
+  dropPeer (peer: Peer): void {
+    peer.serving.clear()
+    this.scheduler.removePeer(peer)
+  }
+
+  /** Forgets per-peer bookkeeping below the window start. */
+  prune (start: number): void {
+    for (const i of this.headOf.keys()) if (i < start) this.headOf.delete(i)
+    for (const p of this.peers()) {
+      for (const n of p.sentNodes) if (lastLeaf(n) < start && lastLeaf(flat.parent(n)) < start) p.sentNodes.delete(n)
+      for (const i of p.serving.keys()) if (i < start) p.serving.delete(i)
+      for (const i of p.failed) if (i < start) p.failed.delete(i)
+    }
+  }
+}

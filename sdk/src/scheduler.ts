@@ -1,0 +1,155 @@
+/**
+ * The download scheduler: which block to ask of which peer, one peer at a time per block, with a
+ * progress timeout and a retry from another peer. The live edge is asked first.
+ *
+ * DEV DOCS: the replicator calls {@link Scheduler.update} whenever something changed (a HAVE, a
+ * completed block, a peer gone). A request's timer restarts on every verified piece, so a large
+ * block that is arriving steadily is never cut off; a stalled one moves to another peer.
+ * @module
+ */
+import type { Clock, Random, TimerHandle } from './clock.js'
+import type { BlockLog } from './log.js'
+import { isComplete } from './log.js'
+import type { Peer } from './peer.js'
+
+/** Scheduler settings. */
+export interface SchedulerOptions {
+  /**
+   * Milliseconds without progress after which a request moves to another peer.
+   * @default 2000
+   */
+  requestTimeout: number
+  /**
+   * Most requests in flight to one peer (pipelining).
+   * @default 16
+   */
+  maxInflightPerPeer: number
+}
+
+interface Inflight {
+  peer: Peer
+  timer: TimerHandle
+  fullProof: boolean
+}
+
+export class Scheduler {
+  private readonly inflight = new Map<number, Inflight>()
+  /** Blocks asked for by `get` outside the eager range. */
+  readonly explicit = new Set<number>()
+  /** First block downloaded eagerly; null until the live edge is known (receivers). */
+  wantFrom: number | null = null
+
+  constructor (
+    private readonly log: BlockLog,
+    private readonly peers: () => Iterable<Peer>,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly opts: SchedulerOptions,
+    private readonly onunavailable: (index: number) => void
+  ) {}
+
+  get inflightCount (): number { return this.inflight.size }
+
+  isInflight (index: number): boolean { return this.inflight.has(index) }
+
+  private needed (index: number): boolean {
+    if (index < this.log.start || this.inflight.has(index)) return false
+    const b = this.log.get(index)
+    return b === undefined || !isComplete(b)
+  }
+
+  /** Assigns requests for every needed block some peer can serve. */
+  update (): void {
+    const peers = [...this.peers()].filter(p => p.handshaked && !p.closed)
+    if (peers.length === 0) return
+    const candidates: number[] = []
+    if (this.wantFrom !== null) {
+      let end = 0
+      for (const p of peers) end = Math.max(end, p.remote.have.end)
+      const from = Math.max(this.wantFrom, this.log.start)
+      // Newest first: the live edge is what a viewer needs soonest.
+      for (let i = end - 1; i >= from; i--) if (this.needed(i)) candidates.push(i)
+    }
+    for (const i of this.explicit) {
+      if (this.needed(i)) candidates.push(i)
+      else if (i < this.log.start || this.log.get(i) !== undefined) this.explicit.delete(i)
+    }
+    for (const index of candidates) {
+      const peer = this.pick(peers, index)
+      if (peer === null) {
+        if (this.explicit.has(index) && peers.every(p => p.remote.windowStart > index || p.failed.has(index))) this.onunavailable(index)
+        continue
+      }
+      this.request(peer, index, false)
+    }
+  }
+
+  private pick (peers: Peer[], index: number): Peer | null {
+    let best: Peer | null = null
+    let bestLoad = Infinity
+    for (const p of peers) {
+      if (!p.remote.have.has(index) || p.failed.has(index)) continue
+      const load = p.inflight.size
+      if (load >= this.opts.maxInflightPerPeer) continue
+      // Least loaded first; ties broken at random so that load spreads over equal peers.
+      if (load < bestLoad || (load === bestLoad && this.random() < 0.5)) { best = p; bestLoad = load }
+    }
+    return best
+  }
+
+  /** Sends a request for `index` to `peer` and arms its timer. */
+  request (peer: Peer, index: number, fullProof: boolean): void {
+    this.clear(index)
+    peer.inflight.add(index)
+    this.inflight.set(index, { peer, fullProof, timer: this.arm(peer, index) })
+    peer.send({ type: 'request', index, fullProof })
+  }
+
+  private arm (peer: Peer, index: number): TimerHandle {
+    return this.clock.setTimeout(() => {
+      const req = this.inflight.get(index)
+      if (req === undefined || req.peer !== peer) return
+      peer.failed.add(index)
+      peer.send({ type: 'cancel', index })
+      this.clear(index)
+      this.update()
+    }, this.opts.requestTimeout)
+  }
+
+  /** Whether `peer` holds our request for `index`, and whether it asked for a full proof. */
+  requestOf (index: number): { peer: Peer, fullProof: boolean } | undefined { return this.inflight.get(index) }
+
+  /** A verified piece arrived for `index`: restart its timer. */
+  progress (index: number): void {
+    const req = this.inflight.get(index)
+    if (req === undefined) return
+    this.clock.clearTimeout(req.timer)
+    req.timer = this.arm(req.peer, index)
+  }
+
+  /** Forgets the request for `index` (done, failed or cancelled). */
+  clear (index: number): void {
+    const req = this.inflight.get(index)
+    if (req === undefined) return
+    this.clock.clearTimeout(req.timer)
+    req.peer.inflight.delete(index)
+    this.inflight.delete(index)
+  }
+
+  /** `peer` cannot serve `index`: ask someone else. */
+  failed (peer: Peer, index: number): void {
+    peer.failed.add(index)
+    if (this.inflight.get(index)?.peer === peer) this.clear(index)
+    this.update()
+  }
+
+  /** Drops every request held by a closed peer and reassigns them. */
+  removePeer (peer: Peer): void {
+    for (const index of [...peer.inflight]) this.clear(index)
+    this.update()
+  }
+
+  destroy (): void {
+    for (const index of [...this.inflight.keys()]) this.clear(index)
+  }
+}
