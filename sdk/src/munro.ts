@@ -476,6 +476,9 @@ export class Munro {
  * Creates a broadcaster (no id: a fresh key pair, or `opts.keyPair`) or a receiver of the
  * stream `id` (its public key, bytes or hex), which can only verify and re-share.
  */
-export function munro (id?: Uint8Array | string | null, opts?: Partial<MunroOptions>): Munro {
+export function munro (id?: Uint8Array | string | null, opts?: Partial<MunroOptions>): Munro
+export function munro (opts: Partial<MunroOptions>): Munro
+export function munro (id?: Uint8Array | string | null | Partial<MunroOptions>, opts?: Partial<MunroOptions>): Munro {
+  if (id !== null && typeof id === 'object' && !(id instanceof Uint8Array)) return new Munro(null, id)
   return new Munro(id, opts)
 }

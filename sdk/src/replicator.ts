@@ -96,6 +96,7 @@ export class Replicator {
   private heldRanges (): Array<[number, number]> {
     const out: Array<[number, number]> = []
     for (const i of this.log.indices()) {
+      if (i >= this.log.length) break // appended but not yet covered by a signed head
       const last = out[out.length - 1]
       if (last !== undefined && last[1] === i) last[1] = i + 1
       else out.push([i, i + 1])
@@ -105,6 +106,8 @@ export class Replicator {
 
   onhave (peer: Peer, m: Have): void {
     peer.remote.have.add(m.start, m.start + m.count)
+    // A block it could not serve before may be servable now.
+    for (const i of peer.failed) if (i >= m.start && i < m.start + m.count) peer.failed.delete(i)
     if (m.headLength > peer.remote.length) peer.remote.length = m.headLength
     this.scheduler.update()
   }
