@@ -428,7 +428,7 @@ export class Munro {
       const on = (e: MunroEvents['verified']): void => { this.off('verified', on); resolve(e.index) }
       this.on('verified', on)
     })
-    return new Readable({
+    const stream: Readable = new Readable({
       read: (cb) => {
         const step = async (): Promise<void> => {
           if (next === null) next = await firstLive()
@@ -447,8 +447,7 @@ export class Munro {
         step().then(() => { cb(null) }, (err: Error) => { if (isMunroError(err, 'ERR_DESTROYED')) { stream.push(null); cb(null) } else cb(err) })
       }
     })
-    // eslint-disable-next-line no-var
-    var stream: Readable
+    return stream
   }
 
   /** Broadcaster: a writable stream that appends every chunk written to it as a block. */
