@@ -101,9 +101,9 @@ export function connect (a: Munro, b: Munro, opts: LinkOptions = {}): Link {
 export function frameTransform (fn: (m: Message) => Message | Message[] | null | undefined): Transform {
   const decoder = new FrameDecoder()
   const t: Transform = new Transform({
-    transform (chunk: Uint8Array, cb: (err?: Error | null) => void) {
+    transform (chunk: unknown, cb: (err: Error | null, data?: Uint8Array) => void) {
       try {
-        for (const body of decoder.push(chunk)) {
+        for (const body of decoder.push(chunk as Uint8Array)) {
           const m = decodeMessage(body)
           const out = fn(m)
           if (out === undefined) t.push(encodeFrame(m))
@@ -113,24 +113,28 @@ export function frameTransform (fn: (m: Message) => Message | Message[] | null |
       } catch (err) { cb(err as Error) }
     }
   })
+  quiet(t)
   return t
 }
+
+/** Transformers are torn down with their link; an error then is not the test's business. */
+function quiet<S extends Transform> (s: S): S { s.on('error', () => {}); return s }
 
 /** A transformer that calls `fn` on every message passing through, unchanged. */
 export const tap = (fn: (m: Message) => void): Transform => frameTransform(m => { fn(m); return undefined })
 
 /** A transformer that holds every chunk `ms` milliseconds (one after the other): a slow link. */
 export function delay (ms: number): Transform {
-  return new Transform({
+  return quiet(new Transform({
     transform (chunk: Uint8Array, cb: (err: Error | null, data?: Uint8Array) => void) { setTimeout(() => { cb(null, chunk) }, ms) }
-  })
+  }))
 }
 
 /** A transformer that records the size of every chunk (each chunk a peer stream writes is one frame). */
 export function chunkSizes (sizes: number[]): Transform {
-  return new Transform({
+  return quiet(new Transform({
     transform (chunk: Uint8Array, cb: (err: Error | null, data?: Uint8Array) => void) { sizes.push(chunk.length); cb(null, chunk) }
-  })
+  }))
 }
 
 /** Resolves with the next `type` event of `m` that satisfies `pred`; rejects after `timeout` ms. */
@@ -196,8 +200,8 @@ export function rawRemote (target: Munro): RawRemote {
   const received: Message[] = []
   let taken = 0
   const waiters = new Set<() => void>()
-  stream.on('data', (chunk: Uint8Array) => {
-    for (const body of decoder.push(chunk)) received.push(decodeMessage(body))
+  stream.on('data', (chunk: unknown) => {
+    for (const body of decoder.push(chunk as Uint8Array)) received.push(decodeMessage(body))
     for (const w of [...waiters]) w()
   })
   cleanups.push(() => { stream.destroy() })

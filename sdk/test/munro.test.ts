@@ -14,7 +14,7 @@ afterEach(teardown)
 async function collect (stream: Readable, count: number): Promise<string[]> {
   const out: string[] = []
   return await new Promise((resolve, reject) => {
-    stream.on('data', (b: Uint8Array) => { out.push(text(b)); if (out.length === count) resolve(out) })
+    stream.on('data', (b: unknown) => { out.push(text(b as Uint8Array)); if (out.length === count) resolve(out) })
     stream.on('end', () => { resolve(out) })
     stream.on('error', reject)
   })
@@ -212,7 +212,7 @@ describe('readStream and writeStream', () => {
     const w = b.writeStream()
     w.write(bytes('one'))
     w.write(bytes('two'))
-    w.end()
+    w.end(undefined)
     await new Promise<void>((resolve) => { w.on('finish', () => { resolve() }) })
     expect(b.length).toBe(2)
     expect(text(await b.get(1))).toBe('two')

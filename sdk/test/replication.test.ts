@@ -1,0 +1,251 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { PIECE_SIZE } from '../src/constants.js'
+import { equalBytes } from '../src/merkle-tree.js'
+import type { Message } from '../src/messages.js'
+import { NoDataReason } from '../src/messages.js'
+import {
+  appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, pattern, rawRemote, record,
+  rejection, sleep, tap, teardown, text, until, waitFor
+} from './helpers.js'
+
+afterEach(teardown)
+
+describe('relay chain', () => {
+  it('A → B → C → D: D, connected only to C, receives every block verified, multi-piece ones included', async () => {
+    const a = createBroadcaster()
+    const [b, c, d] = [createReceiver(a, { start: 0 }), createReceiver(a, { start: 0 }), createReceiver(a, { start: 0 })] as const
+    connect(a, b)
+    connect(b, c)
+    connect(c, d)
+    const verified = record(d, 'verified')
+    const blocks = [bytes('hello'), pattern(3 * PIECE_SIZE + 17, 1), bytes('world'), pattern(200 * 1024, 2), pattern(PIECE_SIZE, 3)]
+    for (const block of blocks) await a.append(block)
+    for (let i = 0; i < blocks.length; i++) expect(equalBytes(await d.get(i), blocks[i] as Uint8Array)).toBe(true)
+    await until(() => verified.length === blocks.length)
+    expect(verified.map(e => e.index).sort()).toEqual([0, 1, 2, 3, 4])
+    expect(d.peers).toHaveLength(1)
+    expect(d.length).toBe(5)
+    // Every hop verified the blocks itself and holds them.
+    for (const m of [b, c, d]) expect(m.stats().blocks).toBe(5)
+    expect(d.stats().invalid).toBe(0)
+  })
+
+  it('cut-through: C receives the first piece of a large block before B holds all of it', async () => {
+    const a = createBroadcaster()
+    const b = createReceiver(a, { start: 0 })
+    const c = createReceiver(a, { start: 0 })
+    const order: string[] = []
+    const pieces = (label: string) => tap((m: Message) => { if (m.type === 'piece' && m.index === 0) order.push(`${label}${m.piece}`) })
+    // The A → B link is slow (2 ms a frame), so B receives the block over ~70 ms.
+    connect(a, b, { aToB: [delay(2), pieces('ab')] })
+    connect(b, c, { aToB: [pieces('bc')] })
+    const block = pattern(20 * PIECE_SIZE, 4)
+    await a.append(block)
+    const bDone = waitFor(b, 'verified', e => e.index === 0)
+    const cFirst = new Promise<number>((resolve) => { const t = setInterval(() => { if (order.includes('bc0')) { clearInterval(t); resolve(order.length) } }, 1) })
+    expect(equalBytes(await c.get(0), block)).toBe(true)
+    await bDone
+    await cFirst
+    const lastAtB = order.indexOf('ab19')
+    const firstAtC = order.indexOf('bc0')
+    expect(firstAtC).toBeGreaterThanOrEqual(0)
+    expect(lastAtB).toBeGreaterThan(firstAtC)
+  })
+
+  it('a relay serves a block it is still receiving to a peer that asks for it', async () => {
+    const a = createBroadcaster()
+    const b = createReceiver(a, { start: 0 })
+    connect(a, b, { aToB: [delay(3)] })
+    const block = pattern(12 * PIECE_SIZE, 5)
+    await a.append(block)
+    // Wait until B verified the header (it announces the block) but not the whole block.
+    await until(() => b.info(0) !== undefined)
+    expect(b.info(0)?.complete).toBe(false)
+    const c = createReceiver(a, { start: 0 })
+    connect(b, c)
+    expect(equalBytes(await c.get(0), block)).toBe(true)
+  })
+})
+
+describe('live edge', () => {
+  it('a receiver joining after 1,000 blocks starts at the live edge and does not download old blocks', async () => {
+    const a = createBroadcaster({ signEvery: 50 })
+    await appendBlocks(a, 1000, i => pattern(200, i))
+    expect(a.length).toBe(1000)
+    const r = createReceiver(a)
+    connect(a, r)
+    await waitFor(r, 'verified')
+    await a.append(bytes('live'))
+    a.flush()
+    expect(text(await r.get(1000))).toBe('live')
+    await sleep(30)
+    const s = r.stats()
+    expect(s.blocks).toBeLessThanOrEqual(3)
+    expect(r.info(0)).toBeUndefined()
+    expect(r.info(500)).toBeUndefined()
+    // 1,000 blocks of 200 bytes are 200 KB; the late joiner received a tiny fraction of that.
+    expect(s.bytesReceived).toBeLessThan(5000)
+  })
+
+  it('blocks are downloaded newest first', async () => {
+    const a = createBroadcaster()
+    await appendBlocks(a, 20)
+    const r = createReceiver(a, { start: 0 })
+    const verified = record(r, 'verified')
+    connect(a, r)
+    await until(() => verified.length === 20)
+    expect(verified[0]?.index).toBe(19)
+  })
+})
+
+describe('failover', () => {
+  it('a peer that disconnects mid-transfer: the block is fetched from another peer', async () => {
+    const a = createBroadcaster()
+    const block = pattern(40 * PIECE_SIZE, 6)
+    await a.append(block)
+    const b = createReceiver(a, { start: 0 })
+    connect(a, b)
+    expect(equalBytes(await b.get(0), block)).toBe(true)
+    // R can fetch from A or from B, both over slow links; whichever starts sending first is cut.
+    const r = createReceiver(a, { start: 0 })
+    let cut: (() => void) | null = null
+    const links: Array<{ destroy: () => void }> = []
+    const cutOnFirstPiece = (i: number) => tap((m) => {
+      if (m.type === 'piece' && cut === null) { cut = () => { links[i]?.destroy() }; setTimeout(cut, 5) }
+    })
+    links.push(connect(a, r, { aToB: [delay(2), cutOnFirstPiece(0)] }))
+    links.push(connect(b, r, { aToB: [delay(2), cutOnFirstPiece(1)] }))
+    const removed = waitFor(r, 'peer-remove')
+    expect(equalBytes(await r.get(0), block)).toBe(true)
+    expect((await removed).error).toBeNull()
+    expect(r.peers).toHaveLength(1)
+  })
+
+  it('a request that times out moves to another peer', async () => {
+    const a = createBroadcaster()
+    await a.append(bytes('x'))
+    const b = createReceiver(a, { start: 0 })
+    connect(a, b)
+    await b.get(0)
+    const r = createReceiver(a, { start: 0, requestTimeout: 100 })
+    // A silent peer that announces block 0 and never answers.
+    const silent = rawRemote(r)
+    silent.handshake({ length: 1 })
+    silent.send({ type: 'have', start: 0, count: 1, headLength: 1 })
+    const req = await silent.next('request')
+    expect(req.index).toBe(0)
+    connect(b, r)
+    expect(text(await r.get(0))).toBe('x')
+    expect((await silent.next('cancel')).index).toBe(0)
+  })
+})
+
+describe('live window', () => {
+  it('memory stays flat: stats().blocks and bytes never exceed maxBlocks / maxBytes', async () => {
+    const a = createBroadcaster({ maxBlocks: 8 })
+    const r = createReceiver(a, { maxBlocks: 8, maxBytes: 5000 })
+    connect(a, r)
+    const discards = record(r, 'discard')
+    let maxBlocks = 0
+    let maxBytes = 0
+    // Sampled between events: the window is enforced as each block completes.
+    const sampler = setInterval(() => { const s = r.stats(); maxBlocks = Math.max(maxBlocks, s.blocks); maxBytes = Math.max(maxBytes, s.bytes) }, 1)
+    for (let i = 0; i < 200; i++) {
+      await a.append(pattern(1000, i))
+      expect(a.stats().blocks).toBeLessThanOrEqual(8)
+    }
+    await until(() => r.length === 200 && r.info(199)?.complete === true)
+    clearInterval(sampler)
+    expect(maxBlocks).toBeLessThanOrEqual(8)
+    expect(maxBytes).toBeLessThanOrEqual(5000)
+    expect(r.stats().blocks).toBeLessThanOrEqual(5)
+    expect(discards.length).toBeGreaterThan(0)
+    expectCode(await rejection(r.get(0)), 'ERR_OUT_OF_WINDOW')
+    expect(r.start).toBeGreaterThan(190)
+  })
+
+  it('a request for a discarded block gets a NO_DATA answer, not silence', async () => {
+    const a = createBroadcaster({ maxBlocks: 4 })
+    await appendBlocks(a, 10)
+    const remote = rawRemote(a)
+    remote.handshake()
+    remote.send({ type: 'request', index: 1, fullProof: false })
+    const nd = await remote.next('no-data')
+    expect(nd).toEqual({ type: 'no-data', index: 1, reason: NoDataReason.DISCARDED, windowStart: 6 })
+    remote.send({ type: 'request', index: 50, fullProof: false })
+    expect((await remote.next('no-data')).reason).toBe(NoDataReason.NOT_HELD)
+  })
+
+  it('get of a block the peer has since discarded rejects with ERR_OUT_OF_WINDOW through NO_DATA', async () => {
+    const a = createBroadcaster({ maxBlocks: 4 })
+    await appendBlocks(a, 4)
+    const r = createReceiver(a)
+    const seen: string[] = []
+    connect(a, r, { aToB: [tap(m => { seen.push(m.type) })] })
+    await waitFor(r, 'verified', e => e.index === 3)
+    expect(r.info(1)).toBeUndefined()
+    // Block 1 was announced to r but not downloaded; now A discards it.
+    await appendBlocks(a, 6)
+    expect(a.start).toBe(6)
+    expectCode(await rejection(r.get(1)), 'ERR_OUT_OF_WINDOW')
+    expect(seen).toContain('no-data')
+  })
+})
+
+describe('signing every N blocks', () => {
+  it('signEvery: N signs a head every N appends; flush() signs early', async () => {
+    const a = createBroadcaster({ signEvery: 4 })
+    const r = createReceiver(a, { start: 0 })
+    connect(a, r)
+    const heads = record(a, 'head')
+    await appendBlocks(a, 3)
+    expect(a.length).toBe(0)
+    let got2 = false
+    void r.get(2).then(() => { got2 = true })
+    await sleep(30)
+    expect(got2).toBe(false)
+    await a.append(bytes('block 3'))
+    expect(a.length).toBe(4)
+    expect(text(await r.get(2))).toBe('block 2')
+    await appendBlocks(a, 2, i => bytes(`late ${i}`))
+    expect(a.length).toBe(4)
+    a.flush()
+    expect(a.length).toBe(6)
+    expect(text(await r.get(5))).toBe('late 1')
+    expect(heads.map(h => h.length)).toEqual([4, 6])
+    expect(r.stats().signatureVerifications).toBeLessThanOrEqual(2)
+  })
+})
+
+describe('proof minimality', () => {
+  it('in steady state DATA carries few or no uncle hashes (well under 10 hashes a block)', async () => {
+    const a = createBroadcaster({ signEvery: 8 })
+    const r = createReceiver(a, { start: 0 })
+    const relay = createReceiver(a, { start: 0 })
+    connect(a, r)
+    connect(r, relay)
+    for (let i = 0; i < 200; i++) {
+      await a.append(pattern(100, i))
+      if (i % 8 === 7) await waitFor(relay, 'verified', e => e.index === i)
+    }
+    const heads = 200 / 8
+    for (const m of [a, r]) {
+      const s = m.stats()
+      const hashes = (s.proofBytesSent - heads * 80) / 33
+      expect(hashes / 200).toBeLessThan(3)
+    }
+    expect(relay.stats().signatureVerifications).toBeLessThanOrEqual(heads)
+  })
+
+  it('with signEvery: 1 each block carries its head and at most a handful of hashes', async () => {
+    const a = createBroadcaster()
+    const r = createReceiver(a, { start: 0 })
+    connect(a, r)
+    for (let i = 0; i < 200; i++) {
+      await a.append(pattern(100, i))
+      await waitFor(r, 'verified', e => e.index === i)
+    }
+    const s = a.stats()
+    expect(s.proofBytesSent / 200).toBeLessThan(80 + 5 * 33)
+  })
+})
