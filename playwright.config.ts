@@ -61,7 +61,7 @@ export default defineConfig({
   },
   webServer: {
     command: `npx vite --config e2e/vite.config.ts --host 127.0.0.1 --port ${E2E_PORT} --strictPort`,
-    url: `http://127.0.0.1:${E2E_PORT}/media-loop.html`,
+    url: `http://127.0.0.1:${E2E_PORT}/e2e/pages/media-loop.html`,
     reuseExistingServer: !process.env.CI,
     timeout: 60_000,
     stdout: 'ignore',

@@ -1,0 +1,140 @@
+// Test page: fake camera → recorder → cutter → (direct | two in-memory munro instances) → player.
+// Query: via=direct|munro, joinAfterMs=N (the player, or the munro receiver, starts N ms late),
+// drop=I (direct only: block I is never delivered and the player is told to skip it).
+import { munro } from '../../sdk/src/index.js'
+import { BLOCK_FLAG_KEYFRAME } from '../../sdk/src/media/constants.js'
+import { createPlayer, type Player, type PlayerEvents } from '../../sdk/src/media/player.js'
+import { createRecorder, type Recorder } from '../../sdk/src/media/recorder.js'
+
+const q = new URLSearchParams(location.search)
+const via = q.get('via') === 'munro' ? 'munro' : 'direct'
+const joinAfterMs = Number(q.get('joinAfterMs') ?? 0)
+const dropIndex = q.has('drop') ? Number(q.get('drop')) : null
+
+const video = document.getElementById('video') as HTMLVideoElement
+const statsEl = document.getElementById('stats') as HTMLPreElement
+;(document.getElementById('mode') as HTMLElement).textContent = `via=${via} joinAfterMs=${joinAfterMs} drop=${String(dropIndex)}`
+
+const state = {
+  via,
+  pageErrors: [] as string[],
+  playerErrors: [] as string[],
+  skips: [] as Array<PlayerEvents['skip']>,
+  seeks: [] as Array<PlayerEvents['seek']>,
+  blockFlags: [] as number[],
+  recorded: 0,
+  metadataBytes: 0,
+  initBytes: 0,
+  mimeType: '',
+  startIndex: null as number | null,
+  firstFrameMs: null as number | null,
+  munroInvalid: 0,
+  startedAt: performance.now()
+}
+window.addEventListener('error', (e) => state.pageErrors.push(String(e.message)))
+window.addEventListener('unhandledrejection', (e) => state.pageErrors.push(String(e.reason)))
+
+let player: Player | null = null
+function makePlayer (): Player {
+  const p = createPlayer(video, { targetLatency: 0.6 })
+  p.on('error', ({ error, fatal }) => state.playerErrors.push(`${error.code}${fatal ? ' (fatal)' : ''}: ${error.message}`))
+  p.on('skip', (e) => state.skips.push(e))
+  p.on('seek', (e) => state.seeks.push(e))
+  p.on('start', ({ index }) => { state.startIndex = index })
+  const joinedAt = performance.now()
+  video.addEventListener('playing', () => { state.firstFrameMs ??= performance.now() - joinedAt }, { once: true })
+  return p
+}
+
+const cam = await navigator.mediaDevices.getUserMedia({ video: true, audio: true })
+let recorder: Recorder
+
+if (via === 'direct') {
+  let metadata: Uint8Array | null = null
+  let index = 0
+  const later: Array<() => void> = []
+  const attach = (): void => {
+    player = makePlayer()
+    if (metadata !== null) player.setMetadata(metadata)
+  }
+  if (joinAfterMs > 0) setTimeout(attach, joinAfterMs)
+  else attach()
+  recorder = createRecorder(cam, {
+    onInit (meta, info) {
+      metadata = meta
+      state.metadataBytes = meta.length
+      state.initBytes = info.init.bytes.length
+      state.mimeType = info.mimeType
+      player?.setMetadata(meta)
+    },
+    onBlock (data, flags) {
+      const i = index++
+      state.recorded++
+      state.blockFlags[i] = flags
+      if (player === null) return
+      if (i === dropIndex) {
+        // The block "never arrives": tell the player a little later, as a fetcher would.
+        later.push(() => player?.skip(i))
+        setTimeout(() => later.shift()?.(), 300)
+        return
+      }
+      player.push(i, data, flags)
+    },
+    onError: (error) => state.playerErrors.push(`recorder ${error.code}: ${error.message}`)
+  })
+} else {
+  const b = munro()
+  const startReceiver = (): void => {
+    const r = munro(b.id)
+    const s1 = b.peerStream()
+    const s2 = r.peerStream()
+    s1.pipe(s2).pipe(s1)
+    player = makePlayer()
+    const p = player
+    const meta = r.metadata
+    if (meta !== null) p.setMetadata(meta)
+    r.on('metadata', ({ data }) => p.setMetadata(data))
+    r.on('verified', ({ index, flags }) => {
+      r.get(index).then((data) => p.push(index, data, flags), (err: unknown) => state.pageErrors.push(`get(${index}): ${String(err)}`))
+    })
+    r.on('invalid', () => { state.munroInvalid++ })
+    r.on('error', ({ error }) => state.pageErrors.push(`receiver: ${error.message}`))
+  }
+  b.on('error', ({ error }) => state.pageErrors.push(`broadcaster: ${error.message}`))
+  recorder = createRecorder(cam, {
+    onInit (meta, info) {
+      state.metadataBytes = meta.length
+      state.initBytes = info.init.bytes.length
+      state.mimeType = info.mimeType
+      b.setMetadata(meta).catch((err: unknown) => state.pageErrors.push(`setMetadata: ${String(err)}`))
+    },
+    onBlock (data, flags) {
+      state.blockFlags[state.recorded++] = flags
+      b.append(data, { flags }).catch((err: unknown) => state.pageErrors.push(`append: ${String(err)}`))
+    },
+    onError: (error) => state.playerErrors.push(`recorder ${error.code}: ${error.message}`)
+  })
+  if (joinAfterMs > 0) setTimeout(startReceiver, joinAfterMs)
+  else startReceiver()
+}
+
+function snapshot (): Record<string, unknown> {
+  return {
+    ...state,
+    keyframeBlocks: state.blockFlags.filter((f) => (f & BLOCK_FLAG_KEYFRAME) !== 0).length,
+    recorder: recorder.stats,
+    player: player?.stats ?? null,
+    video: {
+      readyState: video.readyState,
+      currentTime: video.currentTime,
+      paused: video.paused,
+      error: video.error?.message ?? null,
+      width: video.videoWidth,
+      height: video.videoHeight
+    }
+  }
+}
+setInterval(() => { statsEl.textContent = JSON.stringify(snapshot(), (k, v) => (k === 'blockFlags' ? undefined : v), 2) }, 500)
+
+declare global { interface Window { __loop?: { snapshot: () => Record<string, unknown>, stop: () => Promise<void> } } }
+window.__loop = { snapshot, stop: () => recorder.stop() }

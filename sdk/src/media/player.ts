@@ -1,0 +1,538 @@
+/**
+ * Playback: verified blocks → MediaSource → `<video>`. Browser only.
+ *
+ * DEV DOCS
+ *
+ * - `setMetadata()` decodes the stream metadata; once the MediaSource is open it creates the
+ *   SourceBuffer (`segments` mode: the recorder's timestamps are kept, so a late viewer's first
+ *   Cluster starts at, say, 12.3 s and the player seeks to `buffered.start(0)`) and appends the
+ *   init segment.
+ * - `push(index, data, flags)` queues a verified block. Nothing is appended until a keyframe
+ *   block arrives (`BLOCK_FLAG_KEYFRAME`): MediaSource accepts only init + a Cluster that starts
+ *   with a keyframe. From there blocks are appended strictly in index order, one `appendBuffer`
+ *   at a time (the next on `updateend`).
+ * - A gap — the next index missing while later ones wait — ends after `gapTimeoutMs`, or at once
+ *   when the caller says the index will never come (`skip(index)`): the player jumps to the next
+ *   queued keyframe block (or waits for one), because a Cluster continued from the middle fails.
+ * - A timer (`tickMs`) keeps playback near the live edge: jump over holes in the buffered
+ *   ranges, play at `catchUpRate` when more than `targetLatency` (+ hysteresis) behind, seek
+ *   to `edge − targetLatency` when more than `maxLatency` behind, and remove media older than
+ *   `keepBehind` seconds so memory stays flat. `QuotaExceededError` evicts harder and retries.
+ * - Media errors (SourceBuffer/`<video>` errors, failed appends) are `error` events; the fatal
+ *   ones stop the player.
+ * @module
+ */
+
+import mitt, { type Emitter } from 'mitt'
+import { BLOCK_FLAG_KEYFRAME } from './constants.js'
+import { MediaLayerError } from './errors.js'
+import { decodeMetadata, type StreamMetadata } from './metadata.js'
+
+/** Options of {@link createPlayer}. */
+export interface PlayerOptions {
+  /**
+   * Seconds behind the newest buffered media that playback aims for. Blocks arrive every
+   * ~285 ms (timeslice 250), so less than ~0.4 s stalls between blocks.
+   * @default 0.6
+   */
+  targetLatency?: number
+  /**
+   * Seconds behind the live edge beyond which the player seeks instead of speeding up.
+   * @default 3
+   */
+  maxLatency?: number
+  /**
+   * Playback rate while catching up; 1.1 is hard to notice, even with audio.
+   * @default 1.1
+   */
+  catchUpRate?: number
+  /**
+   * Seconds of already-played media kept in the SourceBuffer; older media is removed.
+   * @default 5
+   */
+  keepBehind?: number
+  /**
+   * How long (ms) a missing block is awaited while later blocks are queued, before skipping to
+   * the next keyframe block. 0 disables the timeout (only `skip()` ends a gap).
+   * @default 2000
+   */
+  gapTimeoutMs?: number
+  /**
+   * Most blocks queued for appending; beyond it the lowest indexes are dropped. ~2.5 minutes
+   * at 4 blocks/s.
+   * @default 600
+   */
+  maxQueuedBlocks?: number
+  /**
+   * Period (ms) of the live-edge, eviction and gap checks.
+   * @default 250
+   */
+  tickMs?: number
+}
+
+/** Defaults of {@link PlayerOptions}. */
+export const DEFAULT_PLAYER_OPTIONS: Readonly<Required<PlayerOptions>> = Object.freeze({
+  targetLatency: 0.6,
+  maxLatency: 3,
+  catchUpRate: 1.1,
+  keepBehind: 5,
+  gapTimeoutMs: 2000,
+  maxQueuedBlocks: 600,
+  tickMs: 250
+})
+
+/** Seconds above `targetLatency` before speeding up (avoids flapping between rates). */
+const CATCH_UP_HYSTERESIS = 0.3
+/** Seconds kept behind the playhead when a QuotaExceededError forces an eviction. */
+const QUOTA_KEEP_BEHIND = 1
+/** Buffered-range edges closer than this (s) count as touching the playhead. */
+const RANGE_EPSILON = 0.05
+
+/** Events of a {@link Player}; payloads are plain objects. */
+export type PlayerEvents = {
+  /** A media error. `fatal`: the player stopped and must be recreated. */
+  error: { error: MediaLayerError, fatal: boolean }
+  /** The first block (a keyframe block) was appended. */
+  start: { index: number }
+  /** A gap was skipped: `to` is the keyframe block appended next, or null while waiting for one. */
+  skip: { from: number, to: number | null, reason: 'skip' | 'timeout' }
+  /** The player moved the playhead. */
+  seek: { from: number, to: number, reason: 'start' | 'gap' | 'behind' }
+}
+
+/** Live numbers of a {@link Player}. */
+export interface PlayerStats {
+  /** Where the player is. */
+  state: 'waiting-metadata' | 'waiting-keyframe' | 'playing' | 'ended' | 'failed' | 'destroyed'
+  /** Seconds of media in the buffer (all ranges). */
+  bufferedSeconds: number
+  /** Seconds between the playhead and the newest buffered media: the latency to the live edge. */
+  latency: number
+  /** Current `playbackRate`. */
+  playbackRate: number
+  /** Index of the first block appended, or null. */
+  startIndex: number | null
+  /** Index of the next block to append, or null while waiting for a keyframe. */
+  nextIndex: number | null
+  /** Blocks appended / their bytes. */
+  appendedBlocks: number
+  appendedBytes: number
+  /** Blocks given to `push()` that were never appended (too old, duplicate, queue overflow). */
+  droppedBlocks: number
+  /** Indexes passed over by gap skips. */
+  skippedBlocks: number
+  /** Gap skips. */
+  gaps: number
+  /** Seeks made by the player (start, holes, far behind). */
+  seeks: number
+  /** Evictions forced by QuotaExceededError. */
+  quotaEvictions: number
+  /** Blocks waiting to be appended. */
+  queuedBlocks: number
+  /** Video frames the element dropped (`getVideoPlaybackQuality`). */
+  droppedFrames: number
+  /** Error events emitted. */
+  errors: number
+}
+
+/** A MediaSource player; see {@link createPlayer}. */
+export interface Player {
+  /** Decodes and applies the stream metadata. Identical repeats are ignored. */
+  setMetadata(bytes: Uint8Array): void
+  /** Queues a verified block. */
+  push(index: number, data: Uint8Array, flags: number): void
+  /** Declares that block `index` will never come; a gap there is skipped at once. */
+  skip(index: number): void
+  /** The stream ended: signal end of stream once everything queued is appended. */
+  end(): void
+  /** Stops everything and detaches from the `<video>`. */
+  destroy(): void
+  /** Decoded metadata, once set. */
+  readonly metadata: StreamMetadata | null
+  /** Live numbers (recomputed on read). */
+  readonly stats: Readonly<PlayerStats>
+  /** Subscribes to an event. */
+  on: Emitter<PlayerEvents>['on']
+  /** Unsubscribes. */
+  off: Emitter<PlayerEvents>['off']
+}
+
+function assertNumber (name: string, v: number, min: number): void {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name} must be a number`)
+  if (v < min) throw new RangeError(`${name} must be ≥ ${min}, got ${v}`)
+}
+
+function isIndex (v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+}
+
+/**
+ * Creates a MediaSource player on `video`. The element is muted (autoplay policies allow muted
+ * playback only); unmute it from a user gesture.
+ * @example
+ * const player = createPlayer(document.querySelector('video')!, { targetLatency: 0.6 })
+ * receiver.on('metadata', ({ data }) => player.setMetadata(data))
+ * receiver.on('verified', async ({ index, flags }) => player.push(index, await receiver.get(index), flags))
+ * player.on('error', ({ error }) => console.warn(error.code))
+ */
+export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = {}): Player {
+  const opts: Required<PlayerOptions> = { ...DEFAULT_PLAYER_OPTIONS, ...options }
+  assertNumber('targetLatency', opts.targetLatency, 0)
+  assertNumber('maxLatency', opts.maxLatency, opts.targetLatency)
+  assertNumber('catchUpRate', opts.catchUpRate, 1)
+  assertNumber('keepBehind', opts.keepBehind, 0.5)
+  assertNumber('gapTimeoutMs', opts.gapTimeoutMs, 0)
+  assertNumber('maxQueuedBlocks', opts.maxQueuedBlocks, 1)
+  assertNumber('tickMs', opts.tickMs, 10)
+  if (typeof MediaSource === 'undefined') throw new MediaLayerError('ERR_MEDIA_UNSUPPORTED', 'MediaSource is not available')
+
+  const emitter = mitt<PlayerEvents>()
+  const mediaSource = new MediaSource()
+  const url = URL.createObjectURL(mediaSource)
+  const queue = new Map<number, { data: Uint8Array, flags: number }>()
+  const skipped = new Set<number>()
+  const counters = {
+    appendedBlocks: 0, appendedBytes: 0, droppedBlocks: 0, skippedBlocks: 0, gaps: 0, seeks: 0,
+    quotaEvictions: 0, errors: 0
+  }
+  let metadataBytes: Uint8Array | null = null
+  let metadata: StreamMetadata | null = null
+  let sourceBuffer: SourceBuffer | null = null
+  let initAppended = false
+  let next: number | null = null
+  let startIndex: number | null = null
+  /** While waiting for a keyframe after a gap: the index the gap began at. */
+  let resyncFrom: number | null = null
+  let pendingRemove: [number, number] | null = null
+  let gapTimer: ReturnType<typeof setTimeout> | null = null
+  let quotaStuck = false
+  let playPending = false
+  let ending = false
+  let failed = false
+  let destroyed = false
+
+  const emit = <K extends keyof PlayerEvents>(type: K, event: PlayerEvents[K]): void => {
+    try {
+      emitter.emit(type, event)
+    } catch (err) {
+      // A throwing handler must not break playback; report it out of band.
+      setTimeout(() => { throw err })
+    }
+  }
+
+  const reportError = (error: MediaLayerError, fatal: boolean): void => {
+    counters.errors++
+    if (fatal) {
+      failed = true
+      stopTimers()
+    }
+    emit('error', { error, fatal })
+  }
+
+  const onSourceOpen = (): void => {
+    if (metadata !== null && sourceBuffer === null) createSourceBuffer()
+  }
+  const onVideoError = (): void => {
+    const e = video.error
+    reportError(new MediaLayerError('ERR_MEDIA_ELEMENT', `video error ${e?.code ?? '?'}: ${e?.message ?? ''}`), true)
+  }
+  const onSourceBufferError = (): void => {
+    reportError(new MediaLayerError('ERR_MEDIA_SOURCE', 'SourceBuffer append failed'), true)
+  }
+  const onUpdateEnd = (): void => pump()
+
+  mediaSource.addEventListener('sourceopen', onSourceOpen)
+  video.addEventListener('error', onVideoError)
+  video.muted = true
+  video.playsInline = true
+  video.src = url
+
+  function createSourceBuffer (): void {
+    if (metadata === null || mediaSource.readyState !== 'open') return
+    try {
+      sourceBuffer = mediaSource.addSourceBuffer(metadata.mimeType)
+      sourceBuffer.mode = 'segments'
+    } catch (err) {
+      reportError(new MediaLayerError('ERR_MEDIA_SOURCE', `addSourceBuffer(${metadata.mimeType}) failed: ${String(err)}`, { cause: err }), true)
+      return
+    }
+    sourceBuffer.addEventListener('updateend', onUpdateEnd)
+    sourceBuffer.addEventListener('error', onSourceBufferError)
+    pump()
+  }
+
+  /** The lowest queued keyframe block index ≥ `from`, or null. */
+  function keyframeFrom (from: number): number | null {
+    let best: number | null = null
+    for (const [i, b] of queue) {
+      if (i >= from && (b.flags & BLOCK_FLAG_KEYFRAME) !== 0 && (best === null || i < best)) best = i
+    }
+    return best
+  }
+
+  function dropBelow (index: number): void {
+    for (const i of queue.keys()) if (i < index) queue.delete(i)
+    for (const i of skipped) if (i < index) skipped.delete(i)
+  }
+
+  /** Starts (or restarts after a gap) at the lowest queued keyframe block, if any. */
+  function tryStart (): void {
+    if (next !== null) return
+    const k = keyframeFrom(resyncFrom ?? 0)
+    if (k === null) return
+    const before = queue.size
+    dropBelow(k)
+    if (resyncFrom === null) {
+      counters.droppedBlocks += before - queue.size
+      startIndex = k
+    } else {
+      // The gap began at resyncFrom − 1; indexes up to k − 1 were passed over.
+      counters.skippedBlocks += k - resyncFrom + 1
+      resyncFrom = null
+    }
+    next = k
+  }
+
+  /** Gives up on block `next`: continue at the next queued keyframe block, or wait for one. */
+  function resync (reason: 'skip' | 'timeout'): void {
+    if (next === null) return
+    clearGapTimer()
+    const from = next
+    counters.gaps++
+    next = null
+    resyncFrom = from + 1
+    tryStart()
+    emit('skip', { from, to: next, reason })
+  }
+
+  function clearGapTimer (): void {
+    if (gapTimer !== null) clearTimeout(gapTimer)
+    gapTimer = null
+  }
+
+  function pump (): void {
+    if (failed || destroyed || sourceBuffer === null || sourceBuffer.updating || mediaSource.readyState !== 'open') return
+    if (!initAppended && metadata !== null) {
+      initAppended = true
+      append(metadata.init)
+      return
+    }
+    if (pendingRemove !== null) {
+      const [start, end] = pendingRemove
+      pendingRemove = null
+      if (end > start) {
+        sourceBuffer.remove(start, end)
+        return
+      }
+    }
+    if (next !== null && skipped.has(next)) resync('skip')
+    if (next === null) return
+    const block = queue.get(next)
+    if (block === undefined) {
+      // A gap: later blocks wait on a missing one.
+      if (gapTimer === null && opts.gapTimeoutMs > 0 && queue.size > 0) {
+        gapTimer = setTimeout(() => {
+          gapTimer = null
+          if (next !== null && !queue.has(next)) {
+            resync('timeout')
+            pump()
+          }
+        }, opts.gapTimeoutMs)
+      }
+      if (ending && queue.size === 0) mediaSource.endOfStream()
+      return
+    }
+    clearGapTimer()
+    if (!append(block.data)) return
+    queue.delete(next)
+    if (counters.appendedBlocks === 0) emit('start', { index: next })
+    counters.appendedBlocks++
+    counters.appendedBytes += block.data.length
+    next++
+  }
+
+  /** Appends; false when it could not (quota: eviction scheduled, or a fatal error). */
+  function append (data: Uint8Array): boolean {
+    const sb = sourceBuffer as SourceBuffer
+    try {
+      sb.appendBuffer(data as Uint8Array<ArrayBuffer>)
+      quotaStuck = false
+      return true
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'QuotaExceededError') {
+        const end = video.currentTime - QUOTA_KEEP_BEHIND
+        if (sb.buffered.length > 0 && end > sb.buffered.start(0)) {
+          counters.quotaEvictions++
+          pendingRemove = [0, end]
+          // Retry after the removal's updateend.
+          queueMicrotask(pump)
+        } else if (!quotaStuck) {
+          quotaStuck = true
+          reportError(new MediaLayerError('ERR_MEDIA_QUOTA', 'SourceBuffer full and nothing to evict yet', { cause: err }), false)
+        }
+        if (data === metadata?.init) initAppended = false
+        return false
+      }
+      reportError(new MediaLayerError('ERR_MEDIA_SOURCE', `appendBuffer failed: ${String(err)}`, { cause: err }), true)
+      return false
+    }
+  }
+
+  function seek (to: number, reason: PlayerEvents['seek']['reason']): void {
+    const from = video.currentTime
+    video.currentTime = to
+    counters.seeks++
+    emit('seek', { from, to, reason })
+  }
+
+  function tick (): void {
+    if (failed || destroyed) return
+    pump() // retries after a quota stall
+    const ranges = video.buffered
+    if (ranges.length === 0) return
+    const t = video.currentTime
+    let inside = false
+    let after: number | null = null
+    for (let i = 0; i < ranges.length; i++) {
+      const s = ranges.start(i)
+      const e = ranges.end(i)
+      if (t >= s - RANGE_EPSILON && t < e - RANGE_EPSILON / 2) inside = true
+      else if (s > t && after === null) after = s
+    }
+    const edge = ranges.end(ranges.length - 1)
+    if (!inside && after !== null) {
+      seek(after + 0.01, startIndex !== null && counters.seeks === 0 ? 'start' : 'gap')
+    } else if (edge - t > opts.maxLatency) {
+      seek(Math.max(edge - opts.targetLatency, ranges.start(ranges.length - 1)), 'behind')
+    }
+    const latency = edge - video.currentTime
+    if (latency > opts.targetLatency + CATCH_UP_HYSTERESIS) {
+      if (video.playbackRate !== opts.catchUpRate) video.playbackRate = opts.catchUpRate
+    } else if (latency <= opts.targetLatency && video.playbackRate !== 1) {
+      video.playbackRate = 1
+    }
+    if (video.paused && !playPending && video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) {
+      playPending = true
+      video.play().then(() => { playPending = false }, (err: unknown) => {
+        playPending = false
+        reportError(new MediaLayerError('ERR_MEDIA_ELEMENT', `play() was refused: ${String(err)}`, { cause: err }), false)
+      })
+    }
+    // Evict media older than keepBehind seconds (in one remove, when idle).
+    const sb = sourceBuffer
+    if (sb !== null && pendingRemove === null && sb.buffered.length > 0) {
+      const cut = video.currentTime - opts.keepBehind
+      if (cut - sb.buffered.start(0) > 1) {
+        pendingRemove = [0, cut]
+        pump()
+      }
+    }
+  }
+
+  const interval = setInterval(tick, opts.tickMs)
+
+  function stopTimers (): void {
+    clearInterval(interval)
+    clearGapTimer()
+  }
+
+  return {
+    setMetadata (bytes: Uint8Array): void {
+      if (destroyed) throw new MediaLayerError('ERR_MEDIA_STATE', 'player destroyed')
+      if (metadataBytes !== null) {
+        if (bytes.length === metadataBytes.length && bytes.every((b, i) => b === metadataBytes?.[i])) return
+        throw new MediaLayerError('ERR_MEDIA_STATE', 'metadata already set; create a new player for a new stream')
+      }
+      const decoded = decodeMetadata(bytes)
+      if (!MediaSource.isTypeSupported(decoded.mimeType)) {
+        throw new MediaLayerError('ERR_MEDIA_UNSUPPORTED', `MediaSource does not support ${decoded.mimeType}`)
+      }
+      metadataBytes = bytes.slice()
+      metadata = decoded
+      if (mediaSource.readyState === 'open') createSourceBuffer()
+    },
+
+    push (index: number, data: Uint8Array, flags: number): void {
+      if (!isIndex(index)) throw new TypeError('index must be a non-negative safe integer')
+      if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array')
+      if (!Number.isInteger(flags) || flags < 0 || flags > 255) throw new TypeError('flags must be a u8')
+      if (destroyed || failed) return
+      const floor = next ?? resyncFrom ?? 0
+      if (index < floor || queue.has(index)) {
+        counters.droppedBlocks++
+        return
+      }
+      queue.set(index, { data, flags })
+      if (queue.size > opts.maxQueuedBlocks) {
+        const lowest = Math.min(...queue.keys())
+        queue.delete(lowest)
+        counters.droppedBlocks++
+      }
+      tryStart()
+      pump()
+    },
+
+    skip (index: number): void {
+      if (!isIndex(index)) throw new TypeError('index must be a non-negative safe integer')
+      if (destroyed || failed) return
+      if (next === null || index < next) return
+      skipped.add(index)
+      if (index === next) resync('skip')
+      pump()
+    },
+
+    end (): void {
+      ending = true
+      pump()
+    },
+
+    destroy (): void {
+      if (destroyed) return
+      destroyed = true
+      stopTimers()
+      queue.clear()
+      mediaSource.removeEventListener('sourceopen', onSourceOpen)
+      video.removeEventListener('error', onVideoError)
+      if (sourceBuffer !== null) {
+        sourceBuffer.removeEventListener('updateend', onUpdateEnd)
+        sourceBuffer.removeEventListener('error', onSourceBufferError)
+      }
+      video.removeAttribute('src')
+      video.load()
+      URL.revokeObjectURL(url)
+      emitter.all.clear()
+    },
+
+    get metadata (): StreamMetadata | null {
+      return metadata
+    },
+
+    get stats (): PlayerStats {
+      let bufferedSeconds = 0
+      const ranges = destroyed ? null : video.buffered
+      if (ranges !== null) for (let i = 0; i < ranges.length; i++) bufferedSeconds += ranges.end(i) - ranges.start(i)
+      const latency = ranges !== null && ranges.length > 0 ? Math.max(0, ranges.end(ranges.length - 1) - video.currentTime) : 0
+      const quality = typeof video.getVideoPlaybackQuality === 'function' ? video.getVideoPlaybackQuality() : null
+      const state: PlayerStats['state'] = destroyed
+        ? 'destroyed'
+        : failed ? 'failed'
+          : mediaSource.readyState === 'ended' ? 'ended'
+            : metadata === null ? 'waiting-metadata'
+              : next === null ? 'waiting-keyframe' : 'playing'
+      return {
+        ...counters,
+        state,
+        bufferedSeconds,
+        latency,
+        playbackRate: video.playbackRate,
+        startIndex,
+        nextIndex: next,
+        queuedBlocks: queue.size,
+        droppedFrames: quality?.droppedVideoFrames ?? 0
+      }
+    },
+
+    on: emitter.on,
+    off: emitter.off
+  }
+}
