@@ -165,10 +165,10 @@ describe('the signature cache', () => {
 
   it('is bounded: the oldest entry goes first', () => {
     const cache = new SignatureCache(2)
-    const sigs = ['a', 'b', 'c'].map(s => [sign(bytes(s), SECRET), bytes(s)] as const)
-    for (const [sig, msg] of sigs) cache.verify(sig, msg, PUBLIC)
-    cache.verify(sigs[2][0], sigs[2][1], PUBLIC)
-    cache.verify(sigs[0][0], sigs[0][1], PUBLIC)
+    const [a, b, c] = ['a', 'b', 'c'].map(s => [sign(bytes(s), SECRET), bytes(s)] as const) as Array<readonly [Uint8Array, Uint8Array]> as [readonly [Uint8Array, Uint8Array], readonly [Uint8Array, Uint8Array], readonly [Uint8Array, Uint8Array]]
+    for (const [sig, msg] of [a, b, c]) cache.verify(sig, msg, PUBLIC)
+    cache.verify(c[0], c[1], PUBLIC)
+    cache.verify(a[0], a[1], PUBLIC)
     expect([cache.verifications, cache.hits]).toEqual([4, 1])
   })
 })
