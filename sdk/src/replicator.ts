@@ -239,6 +239,9 @@ export class Replicator {
       this.scheduler.clear(m.index)
       const head = this.headOf.get(m.index) ?? null
       this.headOf.delete(m.index)
+      // Announced once already when the header verified (for cut-through); again now that it is
+      // whole, so that peers that gave up on us while we were still receiving it ask again.
+      this.announce(m.index, m.index + 1)
       this.hooks.oncomplete(entry, peer, head)
       this.scheduler.update()
     }

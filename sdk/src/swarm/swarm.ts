@@ -1,0 +1,328 @@
+/**
+ * The swarm: finds the stream's peers through a signaling server, connects to them over WebRTC
+ * data channels (simple-peer, trickle ICE) and pipes each connection into `mro.peerStream()`.
+ * An adapter around the core: the core never sees WebRTC or WebSockets.
+ *
+ * DEV DOCS
+ * - Dial policy and capacity live in topology.ts. Signals between two peers travel as
+ *   `{ kind: 'sdp', signal }` (simple-peer's offer/answer/candidate) or `{ kind: 'busy' }` (a
+ *   dial refused for capacity: the dialler backs off that peer and tries another).
+ * - A connection that does not open within `connectTimeout` is dropped; a dropped connection
+ *   (closed, failed, or cut by munro for bad data) is replaced by `maintain()`, which also runs
+ *   every `maintainIntervalMs` and whenever the room changes.
+ * - After a signaling reconnect our peer id changes; connections still opening are dropped
+ *   (their ids are stale), open data channels are kept.
+ * @module
+ */
+import mitt, { type Emitter, type Handler } from 'mitt'
+import SimplePeer from 'simple-peer'
+import type { Duplex, Transform } from 'streamx'
+import type { Munro, MunroEvents } from '../munro.js'
+import { toHex } from '../munro.js'
+import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
+import type { PeerRole } from '../signaling/protocol.js'
+import { DEFAULT_TOPOLOGY, pickDials, shouldAccept, type TopologyOptions } from './topology.js'
+import { tamperStream } from './tamper.js'
+
+/** Options of {@link joinSwarm}. */
+export interface SwarmOptions extends TopologyOptions {
+  /** Signaling server URL (`ws://` or `wss://`). Required. */
+  signal: string
+  /**
+   * STUN/TURN servers. Pass `[]` on one machine or a LAN; real networks need STUN and often TURN.
+   * @default simple-peer's defaults (public STUN)
+   */
+  iceServers?: RTCIceServer[]
+  /** A WebRTC implementation for Node (`@roamhq/wrtc`). @default the browser's */
+  wrtc?: unknown
+  /** WebSocket constructor (Node 20: `ws`). @default globalThis.WebSocket */
+  WebSocket?: WebSocketConstructor
+  /** simple-peer constructor, for bundles that load it differently. @default simple-peer */
+  SimplePeer?: typeof SimplePeer
+  /**
+   * Milliseconds a WebRTC connection may take to open.
+   * @default 15000
+   */
+  connectTimeout: number
+  /**
+   * How often to replace missing peers and emit `stats`.
+   * @default 1000
+   */
+  maintainIntervalMs: number
+  /** @default Math.random */
+  random: () => number
+  /**
+   * TEST ONLY: corrupt every piece this peer sends, to exercise its neighbours' verification.
+   * @default false
+   */
+  unsafeTamperOutgoing: boolean
+}
+
+export const DEFAULT_SWARM_OPTIONS: Readonly<Omit<SwarmOptions, 'signal' | 'iceServers' | 'wrtc' | 'WebSocket' | 'SimplePeer'>> = Object.freeze({
+  ...DEFAULT_TOPOLOGY,
+  connectTimeout: 15_000,
+  maintainIntervalMs: 1000,
+  random: Math.random,
+  unsafeTamperOutgoing: false
+})
+
+/** Per-connection numbers. */
+export interface SwarmPeerStats {
+  /** The remote's signaling id. */
+  id: string
+  role: PeerRole
+  bytesSent: number
+  bytesReceived: number
+  blocksReceived: number
+  rtt: number | null
+  invalid: number
+}
+
+/** Swarm-wide numbers. */
+export interface SwarmStats {
+  role: PeerRole
+  /** Our signaling id, or null while not joined. */
+  peerId: string | null
+  peers: SwarmPeerStats[]
+  bytesSent: number
+  bytesReceived: number
+  /** Blocks that arrived from the broadcaster directly. */
+  blocksFromBroadcaster: number
+  /** Blocks that arrived from other viewers. */
+  blocksFromPeers: number
+  /** Share of received blocks that came from viewers (0…1), or null before any block. */
+  p2pRatio: number | null
+  /** Verification failures (peers dropped for bad data). */
+  invalid: number
+  /** Mean append→verified latency in ms over the last blocks (same-clock runs only), or null. */
+  latencyMs: number | null
+}
+
+export type SwarmEvents = {
+  'peer-connect': { id: string, role: PeerRole }
+  'peer-disconnect': { id: string, role: PeerRole, error: Error | null }
+  stats: SwarmStats
+  error: { error: Error }
+}
+
+/** Data exchanged between two peers through the signaling server. */
+type PeerSignal = { kind: 'sdp', signal: SimplePeer.SignalData } | { kind: 'busy' }
+
+interface Conn {
+  id: string
+  role: PeerRole
+  peer: SimplePeer.Instance
+  stream: Duplex | null
+  timer: ReturnType<typeof setTimeout> | null
+}
+
+const LATENCY_SAMPLES = 32
+
+/** A running swarm membership; see {@link joinSwarm}. */
+export class Swarm {
+  readonly role: PeerRole
+  private readonly opts: SwarmOptions
+  private readonly client: SignalingClient
+  private readonly conns = new Map<string, Conn>()
+  private readonly backoff = new Map<string, number>()
+  private readonly emitter: Emitter<SwarmEvents> = mitt<SwarmEvents>()
+  private readonly localRoles = new Map<string, PeerRole>()
+  private readonly timer: ReturnType<typeof setInterval>
+  private readonly latencies: number[] = []
+  private closedBytes = { sent: 0, received: 0 }
+  private fromBroadcaster = 0
+  private fromPeers = 0
+  private destroyed = false
+
+  constructor (readonly mro: Munro, options: Partial<SwarmOptions> & { signal: string }) {
+    this.opts = { ...DEFAULT_SWARM_OPTIONS, ...options }
+    this.role = mro.writable ? 'broadcaster' : 'viewer'
+    this.client = createSignalingClient({
+      url: this.opts.signal, room: toHex(mro.discoveryKey), role: this.role,
+      ...(this.opts.WebSocket === undefined ? {} : { WebSocket: this.opts.WebSocket })
+    })
+    this.client.on('joined', () => {
+      for (const c of [...this.conns.values()]) if (c.stream === null) this.drop(c, null)
+      this.maintain()
+    })
+    this.client.on('peer-joined', () => { this.maintain() })
+    this.client.on('peer-left', ({ peer }) => {
+      const c = this.conns.get(peer)
+      if (c !== undefined && c.stream === null) this.drop(c, null)
+    })
+    this.client.on('signal', ({ from, data }) => { this.onsignal(from, data) })
+    this.client.on('error', (error) => { this.emit('error', { error }) })
+    mro.on('verified', this.onverified)
+    this.timer = setInterval(() => {
+      this.maintain()
+      this.emit('stats', this.stats())
+    }, this.opts.maintainIntervalMs)
+  }
+
+  on<K extends keyof SwarmEvents> (type: K, handler: Handler<SwarmEvents[K]>): void { this.emitter.on(type, handler) }
+  off<K extends keyof SwarmEvents> (type: K, handler?: Handler<SwarmEvents[K]>): void { this.emitter.off(type, handler) }
+
+  private emit<K extends keyof SwarmEvents> (type: K, event: SwarmEvents[K]): void {
+    for (const h of (this.emitter.all.get(type) as Array<Handler<SwarmEvents[K]>> | undefined)?.slice() ?? []) {
+      try { h(event) } catch (err) { if (type !== 'error') this.emit('error', { error: err as Error }) }
+    }
+  }
+
+  private readonly onverified = (e: MunroEvents['verified']): void => {
+    if (e.from === null) return
+    if (this.localRoles.get(e.from) === 'broadcaster') this.fromBroadcaster++
+    else this.fromPeers++
+    if (e.latency !== null) {
+      this.latencies.push(e.latency)
+      if (this.latencies.length > LATENCY_SAMPLES) this.latencies.shift()
+    }
+  }
+
+  /** Dials peers until the topology is satisfied. */
+  maintain (): void {
+    if (this.destroyed || this.client.state !== 'joined') return
+    const now = Date.now()
+    for (const [id, until] of this.backoff) if (until <= now) this.backoff.delete(id)
+    const dials = pickDials(this.opts, {
+      role: this.role, members: this.client.peers, connected: new Set(this.conns.keys()), backoff: this.backoff, now
+    }, this.opts.random)
+    for (const id of dials) this.dial(id, this.client.peers.get(id) ?? 'viewer')
+  }
+
+  private dial (id: string, role: PeerRole): void {
+    this.open(id, role, true)
+  }
+
+  private open (id: string, role: PeerRole, initiator: boolean): Conn {
+    const Peer = this.opts.SimplePeer ?? SimplePeer
+    const peer = new Peer({
+      initiator,
+      trickle: true,
+      ...(this.opts.iceServers === undefined ? {} : { config: { iceServers: this.opts.iceServers } }),
+      ...(this.opts.wrtc === undefined ? {} : { wrtc: this.opts.wrtc as SimplePeer.Options['wrtc'] })
+    })
+    const conn: Conn = { id, role, peer, stream: null, timer: null }
+    this.conns.set(id, conn)
+    conn.timer = setTimeout(() => { if (conn.stream === null) this.drop(conn, new Error(`connection to ${id} did not open in ${this.opts.connectTimeout} ms`)) }, this.opts.connectTimeout)
+    peer.on('signal', (signal: SimplePeer.SignalData) => { this.send(id, { kind: 'sdp', signal }) })
+    peer.on('connect', () => { this.onconnect(conn) })
+    peer.on('close', () => { this.drop(conn, null) })
+    peer.on('error', (err: Error) => { this.drop(conn, err) })
+    return conn
+  }
+
+  private send (to: string, data: PeerSignal): void {
+    try { this.client.send(to, data) } catch (err) { this.emit('error', { error: err as Error }) }
+  }
+
+  private onsignal (from: string, data: unknown): void {
+    if (this.destroyed || data === null || typeof data !== 'object') return
+    const msg = data as Partial<PeerSignal>
+    let conn = this.conns.get(from)
+    if (msg.kind === 'busy') {
+      if (conn !== undefined && conn.stream === null) this.drop(conn, null)
+      return
+    }
+    if (msg.kind !== 'sdp' || msg.signal === null || typeof msg.signal !== 'object') return
+    if (conn === undefined) {
+      if ((msg.signal as { type?: unknown }).type !== 'offer') return // a late candidate of a dropped dial
+      const role = this.client.peers.get(from) ?? 'viewer'
+      if (!shouldAccept(this.opts, { role: this.role, members: this.client.peers, connected: new Set(this.conns.keys()), backoff: this.backoff, now: Date.now() }, role)) {
+        this.send(from, { kind: 'busy' })
+        return
+      }
+      conn = this.open(from, role, false)
+    }
+    try { conn.peer.signal(msg.signal) } catch (err) { this.drop(conn, err as Error) }
+  }
+
+  private onconnect (conn: Conn): void {
+    if (this.destroyed || this.conns.get(conn.id) !== conn) return
+    if (conn.timer !== null) clearTimeout(conn.timer)
+    conn.timer = null
+    const stream = this.mro.peerStream()
+    conn.stream = stream
+    const label = `${conn.role}:${conn.id}`
+    this.mro.labelPeer(stream, label)
+    const local = this.mro.peers.find(p => p.label === label)
+    if (local !== undefined) this.localRoles.set(local.id, conn.role)
+    // A pipe callback makes streamx handle (not throw) a premature close on either side; the
+    // connection's 'close' and 'error' events already drive the clean-up.
+    const ignore = (): void => {}
+    let out: Duplex | Transform = stream
+    if (this.opts.unsafeTamperOutgoing) out = stream.pipe(tamperStream(), ignore)
+    conn.peer.pipe(stream as unknown as NodeJS.WritableStream)
+    out.pipe(conn.peer as unknown as NodeJS.WritableStream, ignore)
+    stream.on('close', () => { this.drop(conn, null) })
+    this.emit('peer-connect', { id: conn.id, role: conn.role })
+  }
+
+  private drop (conn: Conn, error: Error | null): void {
+    if (this.conns.get(conn.id) !== conn) return
+    this.conns.delete(conn.id)
+    if (conn.timer !== null) clearTimeout(conn.timer)
+    const info = conn.stream === null ? undefined : this.mro.peers.find(p => p.label === `${conn.role}:${conn.id}`)
+    if (info !== undefined) {
+      this.closedBytes.sent += info.stats.bytesSent
+      this.closedBytes.received += info.stats.bytesReceived
+    }
+    conn.stream?.destroy()
+    conn.peer.destroy()
+    this.backoff.set(conn.id, Date.now() + this.opts.retryAfterMs)
+    if (conn.stream !== null) this.emit('peer-disconnect', { id: conn.id, role: conn.role, error })
+    if (!this.destroyed) queueMicrotask(() => { this.maintain() })
+  }
+
+  /** Current numbers; also emitted as the `stats` event every `maintainIntervalMs`. */
+  stats (): SwarmStats {
+    const byLabel = new Map(this.mro.peers.map(p => [p.label, p]))
+    const peers: SwarmPeerStats[] = []
+    for (const c of this.conns.values()) {
+      const p = byLabel.get(`${c.role}:${c.id}`)
+      if (p === undefined) continue
+      peers.push({
+        id: c.id, role: c.role, bytesSent: p.stats.bytesSent, bytesReceived: p.stats.bytesReceived,
+        blocksReceived: p.stats.blocksReceived, rtt: p.stats.rtt, invalid: p.stats.invalid
+      })
+    }
+    const total = this.fromBroadcaster + this.fromPeers
+    const core = this.mro.stats()
+    return {
+      role: this.role,
+      peerId: this.client.peerId,
+      peers,
+      bytesSent: core.bytesSent,
+      bytesReceived: core.bytesReceived,
+      blocksFromBroadcaster: this.fromBroadcaster,
+      blocksFromPeers: this.fromPeers,
+      p2pRatio: total === 0 ? null : this.fromPeers / total,
+      invalid: core.invalid,
+      latencyMs: this.latencies.length === 0 ? null : this.latencies.reduce((a, v) => a + v, 0) / this.latencies.length
+    }
+  }
+
+  /** Leaves the room and closes every connection (the munro instance stays usable). */
+  destroy (): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    clearInterval(this.timer)
+    this.mro.off('verified', this.onverified)
+    for (const c of [...this.conns.values()]) this.drop(c, null)
+    this.client.destroy()
+  }
+}
+
+/**
+ * Joins the swarm of `mro`'s stream: meets peers through the signaling server at `signal` and
+ * replicates with them over WebRTC data channels.
+ *
+ * @example
+ * ```ts
+ * const viewer = munro(streamId)
+ * const swarm = joinSwarm(viewer, { signal: 'wss://signal.example', maxPeers: 4 })
+ * swarm.on('stats', (s) => console.log(s.p2pRatio))
+ * ```
+ */
+export function joinSwarm (mro: Munro, options: Partial<SwarmOptions> & { signal: string }): Swarm {
+  return new Swarm(mro, options)
+}
