@@ -195,6 +195,57 @@ function headOver (blocks: Uint8Array[], length: number, streamKey: Uint8Array, 
   return { length, timestamp, signature: sign(headSignable(streamKey, length, timestamp, roots), secretKey) }
 }
 
+describe('incomplete proofs', () => {
+  it('a DATA whose proof lacks a node is asked again with fullProof and then verifies', async () => {
+    const a = createBroadcaster()
+    for (const b of [bytes('a'), bytes('b'), bytes('c')]) await a.append(b)
+    const v = createReceiver(a)
+    const requests: boolean[] = []
+    let stripped = 0
+    connect(a, v, {
+      aToB: [frameTransform((m) => {
+        if (m.type !== 'data' || m.nodes.length === 0 || stripped > 0) return undefined
+        stripped++
+        return { ...m, nodes: [] }
+      })],
+      bToA: [tap((m) => { if (m.type === 'request') requests.push(m.fullProof) })]
+    })
+    expect(text(await v.get(0))).toBe('a')
+    expect(stripped).toBe(1)
+    expect(requests).toContain(true)
+    expect(v.stats().invalid).toBe(0)
+  })
+
+  it('a self-contained (fullProof) answer that still lacks a node is ERR_INVALID_PROOF', async () => {
+    await expectRejected({
+      blocks: [bytes('a'), bytes('b'), bytes('c')],
+      index: 0,
+      mutate: m => m.type === 'data' && m.nodes.length > 0 ? { ...m, nodes: [] } : undefined,
+      code: 'ERR_INVALID_PROOF'
+    })
+  })
+})
+
+describe('tampered metadata', () => {
+  it('metadata with a bad signature fails with ERR_INVALID_METADATA and is not kept or re-shared', async () => {
+    const a = createBroadcaster()
+    await a.append(bytes('x'))
+    const v = createReceiver(a, { start: 0 })
+    const w = createReceiver(a, { start: 0 })
+    connect(v, w)
+    const invalid = waitFor(v, 'invalid')
+    connect(a, v, { aToB: [frameTransform(m => m.type === 'metadata' ? { ...m, data: bytes('evil') } : undefined)] })
+    await a.setMetadata(bytes('good'))
+    expect((await invalid).error.code).toBe('ERR_INVALID_METADATA')
+    expect(v.metadata).toBeNull()
+    await sleep(10)
+    expect(w.metadata).toBeNull()
+    connect(a, v)
+    await waitFor(w, 'metadata')
+    expect(text(w.metadata as Uint8Array)).toBe('good')
+  })
+})
+
 describe('forged and replayed signed heads are rejected', () => {
   const blocks = [bytes('one'), bytes('two'), bytes('three')]
 

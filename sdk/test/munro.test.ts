@@ -48,6 +48,22 @@ describe('the original README example, over real TCP', () => {
   })
 })
 
+describe('over TCP, frames split and merged by the socket', () => {
+  it('a 1 MiB block and a relay over two TCP hops arrive verified', async () => {
+    const a = createBroadcaster()
+    const relay = createReceiver(a, { start: 0 })
+    const r = createReceiver(a, { start: 0 })
+    await tcpPair(a, relay)
+    await tcpPair(relay, r)
+    const block = pattern(1024 * 1024, 9)
+    await a.append(block)
+    await a.append(bytes('after'))
+    expect(equalBytes(await r.get(0), block)).toBe(true)
+    expect(text(await r.get(1))).toBe('after')
+    expect(r.stats().invalid).toBe(0)
+  })
+})
+
 describe('munro(): broadcaster or receiver', () => {
   it('munro() is a writable broadcaster with a fresh 32-byte id', () => {
     const a = munro()
@@ -205,6 +221,16 @@ describe('readStream and writeStream', () => {
     await b.append(bytes('next 3'))
     await b.append(bytes('next 4'))
     expect(await got).toEqual(['block 2', 'next 3', 'next 4'])
+  })
+
+  it('a live readStream ends when the instance is destroyed', async () => {
+    const b = createBroadcaster()
+    await b.append(bytes('only'))
+    const stream = b.readStream()
+    const got = collect(stream, 99)
+    await sleep(20)
+    await b.destroy()
+    expect(await got).toEqual(['only'])
   })
 
   it('writeStream() appends every chunk written to it', async () => {

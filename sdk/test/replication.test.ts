@@ -140,6 +140,34 @@ describe('failover', () => {
   })
 })
 
+describe('injectable clock', () => {
+  it('request timeouts run on the injected clock, not on wall time', async () => {
+    const timers: Array<{ fn: () => void, at: number }> = []
+    let now = 0
+    const clock = {
+      now: () => now,
+      setTimeout: (fn: () => void, ms: number) => { const t = { fn, at: now + ms }; timers.push(t); return t },
+      clearTimeout: (h: unknown) => { const i = timers.indexOf(h as { fn: () => void, at: number }); if (i >= 0) timers.splice(i, 1) }
+    }
+    const advance = (ms: number): void => {
+      now += ms
+      for (const t of timers.filter(x => x.at <= now)) { timers.splice(timers.indexOf(t), 1); t.fn() }
+    }
+    const r = createReceiver(createBroadcaster(), { start: 0, clock, requestTimeout: 10_000 })
+    const silent = rawRemote(r)
+    silent.handshake({ length: 1 })
+    silent.send({ type: 'have', start: 0, count: 1, headLength: 1 })
+    await silent.next('request')
+    await sleep(50)
+    expect(silent.received.some(m => m.type === 'cancel')).toBe(false)
+    advance(9_999)
+    await sleep(20)
+    expect(silent.received.some(m => m.type === 'cancel')).toBe(false)
+    advance(1)
+    expect((await silent.next('cancel')).index).toBe(0)
+  })
+})
+
 describe('live window', () => {
   it('memory stays flat: stats().blocks and bytes never exceed maxBlocks / maxBytes', async () => {
     const a = createBroadcaster({ maxBlocks: 8 })
