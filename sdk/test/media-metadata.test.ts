@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_METADATA_BYTES, METADATA_VERSION } from '../src/media/constants.js'
+import { MAX_METADATA_BYTES, METADATA_FLAG_ENDED, METADATA_VERSION, METADATA_VERSION_FLAGS } from '../src/media/constants.js'
 import { MetadataError } from '../src/media/errors.js'
 import { decodeMetadata, encodeMetadata, type StreamMetadata } from '../src/media/metadata.js'
 
@@ -64,8 +64,37 @@ describe('stream metadata', () => {
 
   it('unknown version fails with ERR_METADATA_VERSION', () => {
     const bytes = encodeMetadata(META)
-    bytes[0] = METADATA_VERSION + 1
-    expect(metadataError(() => decodeMetadata(bytes)).code).toBe('ERR_METADATA_VERSION')
+    for (const v of [0, METADATA_VERSION_FLAGS + 1, 255]) {
+      bytes[0] = v
+      expect(metadataError(() => decodeMetadata(bytes)).code).toBe('ERR_METADATA_VERSION')
+    }
+  })
+
+  it('ended metadata is version 2 with a flags byte, and round-trips', () => {
+    const ended = encodeMetadata({ ...META, ended: true })
+    expect(ended[0]).toBe(METADATA_VERSION_FLAGS)
+    expect(ended.length).toBe(encodeMetadata(META).length + 1)
+    expect(ended[ended.length - 1]).toBe(METADATA_FLAG_ENDED)
+    expect(decodeMetadata(ended)).toEqual({ ...META, ended: true })
+    // Not ended: version 1, readable by version-1 decoders, no `ended` key.
+    const live = encodeMetadata({ ...META, ended: false })
+    expect(live[0]).toBe(METADATA_VERSION)
+    expect(decodeMetadata(live)).toEqual(META)
+  })
+
+  it('version 2: unknown flag bits, a missing flags byte or a trailing byte fail as malformed', () => {
+    const ended = encodeMetadata({ ...META, ended: true })
+    const unknown = ended.slice()
+    unknown[unknown.length - 1] = 0x03
+    expect(metadataError(() => decodeMetadata(unknown)).code).toBe('ERR_METADATA_MALFORMED')
+    expect(metadataError(() => decodeMetadata(ended.subarray(0, ended.length - 1))).code).toBe('ERR_METADATA_MALFORMED')
+    const longer = new Uint8Array(ended.length + 1)
+    longer.set(ended)
+    expect(metadataError(() => decodeMetadata(longer)).code).toBe('ERR_METADATA_MALFORMED')
+    // Version 2 with flags 0 is valid (another encoder may write it).
+    const zero = ended.slice()
+    zero[zero.length - 1] = 0
+    expect(decodeMetadata(zero)).toEqual({ ...META, ended: false })
   })
 
   it('more than MAX_METADATA_BYTES fails with ERR_METADATA_TOO_LARGE, both ways', () => {

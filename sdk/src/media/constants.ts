@@ -30,8 +30,16 @@ export const MAX_INIT_SEGMENT_BYTES = 7 * 1024
  */
 export const MAX_METADATA_BYTES = 8 * 1024
 
-/** Version byte of the metadata encoding in `metadata.ts`. */
+/** Version byte of the metadata encoding in `metadata.ts` (the original, flag-less layout). */
 export const METADATA_VERSION = 1
+/**
+ * Version byte of the metadata encoding with a trailing flags byte (`METADATA_FLAG_*`). The
+ * encoder writes it only when a flag is set, so a running broadcast stays readable by version-1
+ * decoders until it ends.
+ */
+export const METADATA_VERSION_FLAGS = 2
+/** Metadata flag: the broadcaster stopped; no block will follow the current length. */
+export const METADATA_FLAG_ENDED = 1
 
 /**
  * Recorder MIME types in order of preference. VP8 first: the cheapest to encode on a small

@@ -3,23 +3,25 @@
  * `addSourceBuffer`, the init segment, and the recorder's timing. The core signs and replicates
  * these bytes without looking inside; this module is their only codec.
  *
- * Encoding, version 1 (all integers big-endian):
+ * Encoding, version 1 or 2 (all integers big-endian):
  *
  * | bytes | field |
  * |---|---|
- * | 1 | version = 1 |
+ * | 1 | version: 1, or 2 when a flag is set |
  * | 1 | mime type length *m* (1–255) |
  * | *m* | mime type, printable ASCII, e.g. `video/webm;codecs="vp8,opus"` |
  * | 2 | init segment length *n* (1–`MAX_METADATA_BYTES`) |
  * | *n* | init segment (EBML header … Tracks) |
  * | 4 | key interval in ms (≥ 1) |
  * | 4 | timeslice in ms (≥ 1) |
+ * | 1 | version 2 only: flags, bit 0 = ended (`METADATA_FLAG_ENDED`); other bits must be 0 |
  *
- * Nothing may follow; the whole encoding is at most `MAX_METADATA_BYTES` (8 KiB).
+ * The encoder writes version 1 unless a flag is set, so version-1 decoders keep reading a live
+ * stream; only the final "ended" metadata needs version 2. Nothing may follow; the whole encoding is at most `MAX_METADATA_BYTES` (8 KiB).
  * @module
  */
 
-import { MAX_METADATA_BYTES, METADATA_VERSION } from './constants.js'
+import { MAX_METADATA_BYTES, METADATA_FLAG_ENDED, METADATA_VERSION, METADATA_VERSION_FLAGS } from './constants.js'
 import { MetadataError } from './errors.js'
 
 /** Decoded stream metadata. */
@@ -32,6 +34,11 @@ export interface StreamMetadata {
   keyIntervalMs: number
   /** The recorder's timeslice in milliseconds: blocks arrive about this often. */
   timesliceMs: number
+  /**
+   * True in the broadcaster's final metadata: the stream ended and no block follows. Absent
+   * (not false) when decoded from version 1, so v1 round-trips are exact.
+   */
+  ended?: boolean
 }
 
 /** Fixed part of the encoding: version, mime length, init length, two u32s. */
@@ -64,14 +71,16 @@ export function encodeMetadata (meta: StreamMetadata): Uint8Array {
   if (!(init instanceof Uint8Array) || init.length === 0) throw new TypeError('init must be a non-empty Uint8Array')
   assertMs('keyIntervalMs', keyIntervalMs)
   assertMs('timesliceMs', timesliceMs)
-  const total = FIXED_BYTES + mimeType.length + init.length
+  if (meta.ended !== undefined && typeof meta.ended !== 'boolean') throw new TypeError('ended must be a boolean')
+  const flags = meta.ended === true ? METADATA_FLAG_ENDED : 0
+  const total = FIXED_BYTES + mimeType.length + init.length + (flags === 0 ? 0 : 1)
   if (total > MAX_METADATA_BYTES) {
     throw new MetadataError('ERR_METADATA_TOO_LARGE', `metadata of ${total} bytes exceeds ${MAX_METADATA_BYTES}`)
   }
   const out = new Uint8Array(total)
   const view = new DataView(out.buffer)
   let p = 0
-  out[p++] = METADATA_VERSION
+  out[p++] = flags === 0 ? METADATA_VERSION : METADATA_VERSION_FLAGS
   out[p++] = mimeType.length
   for (let i = 0; i < mimeType.length; i++) out[p++] = mimeType.charCodeAt(i)
   view.setUint16(p, init.length)
@@ -80,6 +89,7 @@ export function encodeMetadata (meta: StreamMetadata): Uint8Array {
   p += init.length
   view.setUint32(p, keyIntervalMs)
   view.setUint32(p + 4, timesliceMs)
+  if (flags !== 0) out[p + 8] = flags
   return out
 }
 
@@ -96,10 +106,12 @@ export function decodeMetadata (bytes: Uint8Array): StreamMetadata {
     throw new MetadataError('ERR_METADATA_TOO_LARGE', `metadata of ${bytes.length} bytes exceeds ${MAX_METADATA_BYTES}`)
   }
   if (bytes.length < 1) throw malformed('empty')
-  if (bytes[0] !== METADATA_VERSION) {
-    throw new MetadataError('ERR_METADATA_VERSION', `unknown metadata version ${bytes[0] as number}`)
+  const version = bytes[0] as number
+  if (version !== METADATA_VERSION && version !== METADATA_VERSION_FLAGS) {
+    throw new MetadataError('ERR_METADATA_VERSION', `unknown metadata version ${version}`)
   }
-  if (bytes.length < FIXED_BYTES) throw malformed('shorter than its fixed fields')
+  const flagBytes = version === METADATA_VERSION_FLAGS ? 1 : 0
+  if (bytes.length < FIXED_BYTES + flagBytes) throw malformed('shorter than its fixed fields')
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let p = 1
   const mimeLength = bytes[p++] as number
@@ -111,13 +123,16 @@ export function decodeMetadata (bytes: Uint8Array): StreamMetadata {
   const initLength = view.getUint16(p)
   p += 2
   if (initLength === 0) throw malformed('empty init segment')
-  if (p + initLength + 8 !== bytes.length) throw malformed('length does not match its fields')
+  if (p + initLength + 8 + flagBytes !== bytes.length) throw malformed('length does not match its fields')
   const init = bytes.slice(p, p + initLength)
   p += initLength
   const keyIntervalMs = view.getUint32(p)
   const timesliceMs = view.getUint32(p + 4)
   if (keyIntervalMs === 0 || timesliceMs === 0) throw malformed('zero interval')
-  return { mimeType, init, keyIntervalMs, timesliceMs }
+  if (flagBytes === 0) return { mimeType, init, keyIntervalMs, timesliceMs }
+  const flags = bytes[p + 8] as number
+  if ((flags & ~METADATA_FLAG_ENDED) !== 0) throw malformed(`unknown flags 0x${flags.toString(16)}`)
+  return { mimeType, init, keyIntervalMs, timesliceMs, ended: (flags & METADATA_FLAG_ENDED) !== 0 }
 }
 
 function malformed (why: string): MetadataError {
