@@ -40,6 +40,9 @@ export class RangeSet {
     this.ranges = out
   }
 
+  /** The ranges as [start, end) pairs, newest first. */
+  descending (): Array<readonly [number, number]> { return this.ranges.slice().reverse() }
+
   has (index: number): boolean {
     for (const r of this.ranges) if (index >= r[0] && index < r[1]) return true
     return false

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Clock, Random, TimerHandle } from './clock.js'
-import type { BlockLog } from './log.js'
+import type { BlockLog, WindowOptions } from './log.js'
 import { isComplete } from './log.js'
 import type { Peer } from './peer.js'
 
@@ -44,7 +44,7 @@ export class Scheduler {
     private readonly peers: () => Iterable<Peer>,
     private readonly clock: Clock,
     private readonly random: Random,
-    private readonly opts: SchedulerOptions,
+    private readonly opts: SchedulerOptions & Pick<WindowOptions, 'maxBlocks'>,
     private readonly onunavailable: (index: number) => void
   ) {}
 
@@ -64,11 +64,19 @@ export class Scheduler {
     if (peers.length === 0) return
     const candidates: number[] = []
     if (this.wantFrom !== null) {
-      let end = 0
-      for (const p of peers) end = Math.max(end, p.remote.have.end)
       const from = Math.max(this.wantFrom, this.log.start)
-      // Newest first: the live edge is what a viewer needs soonest.
-      for (let i = end - 1; i >= from; i--) if (this.needed(i)) candidates.push(i)
+      // Newest first: the live edge is what a viewer needs soonest. Only announced blocks are
+      // scanned, at most a window of them per peer: a HAVE is not authenticated, and one far past
+      // the live edge must not make this loop and the candidate list unbounded.
+      const wanted = new Set<number>()
+      for (const p of peers) {
+        let budget = this.opts.maxBlocks
+        for (const [start, end] of p.remote.have.descending()) {
+          for (let i = end - 1; i >= Math.max(start, from) && budget > 0; i--, budget--) if (this.needed(i)) wanted.add(i)
+          if (budget === 0 || start <= from) break
+        }
+      }
+      candidates.push(...[...wanted].sort((a, b) => b - a))
     }
     for (const i of this.explicit) {
       if (this.needed(i)) candidates.push(i)

@@ -379,6 +379,23 @@ describe('a receiver cannot append', () => {
   })
 })
 
+describe('lying announcements', () => {
+  it('a HAVE far past the live edge does not stall or exhaust the receiver', async () => {
+    const a = createBroadcaster()
+    await a.append(bytes('x'))
+    const r = createReceiver(a, { start: 0 })
+    const liar = rawRemote(r)
+    liar.handshake()
+    liar.send({ type: 'have', start: 2 ** 40, count: 2 ** 32, headLength: 2 ** 40 + 2 ** 32 })
+    connect(a, r)
+    expect(text(await r.get(0))).toBe('x')
+    // The lie is asked of the liar only (nobody else announced it), once, within the window.
+    await sleep(20)
+    const asked = liar.received.filter(m => m.type === 'request')
+    expect(asked.length).toBeLessThanOrEqual(16)
+  })
+})
+
 describe('malformed wire input ends the connection with a typed error', () => {
   async function expectDropped (setup: (remote: ReturnType<typeof rawRemote>) => void, code: string): Promise<void> {
     const a = createBroadcaster()
