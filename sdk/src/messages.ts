@@ -69,11 +69,23 @@ export interface NoData { type: 'no-data', index: number, reason: number, window
 /** Signed stream metadata (for video: codec and init segment), flooded to every peer. */
 export interface Metadata { type: 'metadata', seq: number, signature: Uint8Array, data: Uint8Array }
 
+/**
+ * "Push me every block you verify from `start` on, as soon as you verify it" (cut-through).
+ * A viewer subscribes to one upstream peer at a time; everything else it pulls.
+ */
+export interface Subscribe { type: 'subscribe', start: number }
+
+/** "Stop pushing to me." */
+export interface Unsubscribe { type: 'unsubscribe' }
+
+/** "I will not push to you" (my upload budget is spent): the answer to an unwanted Subscribe. */
+export interface Choke { type: 'choke' }
+
 /** Round-trip probes. */
 export interface Ping { type: 'ping', nonce: number }
 export interface Pong { type: 'pong', nonce: number }
 
-export type Message = Handshake | Have | Request | Cancel | Data | Piece | NoData | Metadata | Ping | Pong
+export type Message = Handshake | Have | Request | Cancel | Data | Piece | NoData | Metadata | Ping | Pong | Subscribe | Unsubscribe | Choke
 export type MessageType = Message['type']
 
 interface Codec<M extends Message> {
@@ -205,8 +217,18 @@ const pong: Codec<Pong> = {
   decode: (r) => ({ type: 'pong', nonce: r.uint('nonce', 0xffffffff) })
 }
 
-const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong } as const
-const byId: ReadonlyArray<Codec<Message>> = Object.values(codecs).sort((a, b) => a.id - b.id) as unknown as Array<Codec<Message>>
+const subscribe: Codec<Subscribe> = {
+  id: 10,
+  encode: (w, m) => { w.uint(m.start) },
+  decode: (r) => ({ type: 'subscribe', start: index(r, 'start') })
+}
+
+const unsubscribe: Codec<Unsubscribe> = { id: 11, encode: () => {}, decode: () => ({ type: 'unsubscribe' }) }
+
+const choke: Codec<Choke> = { id: 12, encode: () => {}, decode: () => ({ type: 'choke' }) }
+
+const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong, subscribe, unsubscribe, choke } as const
+const byId = new Map<number, Codec<Message>>(Object.values(codecs).map(c => [c.id, c as unknown as Codec<Message>]))
 
 /** Encodes a message (type byte + body). */
 export function encodeMessage (m: Message): Uint8Array {
@@ -221,8 +243,8 @@ export function encodeMessage (m: Message): Uint8Array {
 export function decodeMessage (bytes: Uint8Array): Message {
   const r = new Reader(bytes)
   const id = r.byte('message type')
-  const codec = byId[id]
-  if (codec === undefined || codec.id !== id) throw new MunroError('ERR_UNKNOWN_MESSAGE', `unknown message type ${id}`)
+  const codec = byId.get(id)
+  if (codec === undefined) throw new MunroError('ERR_UNKNOWN_MESSAGE', `unknown message type ${id}`)
   const m = codec.decode(r)
   r.end(m.type)
   return m

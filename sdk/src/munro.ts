@@ -25,13 +25,14 @@ import { equalBytes } from './merkle-tree.js'
 import { Peer, type PeerStats } from './peer.js'
 import { Replicator, type SignedMetadata } from './replicator.js'
 import { Scheduler, type SchedulerOptions } from './scheduler.js'
+import { Upstream, type UpstreamOptions } from './upstream.js'
 import { generateKeyPair, publicKeyOf, sign, SignatureCache } from './verifier.js'
 
 /** An ed25519 key pair; the public key is the stream id. */
 export interface KeyPair { publicKey: Uint8Array, secretKey: Uint8Array }
 
 /** Options of {@link munro}. Every field is optional; see {@link DEFAULT_OPTIONS}. */
-export interface MunroOptions extends WindowOptions, SchedulerOptions {
+export interface MunroOptions extends WindowOptions, SchedulerOptions, UpstreamOptions {
   /** Broadcaster only: the key pair to sign with. @default a fresh key pair */
   keyPair?: KeyPair
   /**
@@ -58,7 +59,7 @@ export interface MunroOptions extends WindowOptions, SchedulerOptions {
 }
 
 /** Defaults of {@link MunroOptions}. */
-export const DEFAULT_OPTIONS: Readonly<Omit<MunroOptions, 'keyPair' | 'signatureCache'>> = Object.freeze({
+export const DEFAULT_OPTIONS: Readonly<Omit<MunroOptions, 'keyPair' | 'signatureCache' | 'maxSubscribers'>> = Object.freeze({
   signEvery: 1,
   start: 'live',
   liveBacklog: 1,
@@ -66,6 +67,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<MunroOptions, 'keyPair' | 'signature
   maxBytes: 64 * 1024 * 1024,
   requestTimeout: 2000,
   maxInflightPerPeer: 16,
+  pushGrace: 300,
   clock: systemClock,
   random: Math.random
 })
@@ -149,6 +151,7 @@ export class Munro {
   private readonly emitter: Emitter<MunroEvents> = mitt<MunroEvents>()
   private readonly log: BlockLog
   private readonly scheduler: Scheduler
+  private readonly upstream: Upstream | null
   private readonly replicator: Replicator
   private readonly cache: SignatureCache
   private readonly connections = new Set<Peer>()
@@ -157,8 +160,11 @@ export class Munro {
   private metadataSeq = 0
 
   constructor (id?: Uint8Array | string | null, options: Partial<MunroOptions> = {}) {
-    this.opts = { ...DEFAULT_OPTIONS, ...options }
+    const writable = id === undefined || id === null
+    this.opts = { ...DEFAULT_OPTIONS, maxSubscribers: writable ? 1 : 3, ...options }
     const o = this.opts
+    if (!Number.isInteger(o.maxSubscribers) || o.maxSubscribers < 0) throw outOfRange('maxSubscribers', 'an integer ≥ 0')
+    if (!(o.pushGrace >= 0)) throw outOfRange('pushGrace', 'a non-negative number of ms')
     if (!Number.isInteger(o.signEvery) || o.signEvery < 1) throw outOfRange('signEvery', 'an integer ≥ 1')
     if (!Number.isInteger(o.maxBlocks) || o.maxBlocks < 1) throw outOfRange('maxBlocks', 'an integer ≥ 1')
     if (!(o.maxBytes > 0)) throw outOfRange('maxBytes', 'a positive number')
@@ -181,7 +187,13 @@ export class Munro {
     this.cache = o.signatureCache ?? new SignatureCache()
     this.log = new BlockLog(this.id, this.cache, o)
     const peers = (): Iterable<Peer> => this.connections
-    this.scheduler = new Scheduler(this.log, peers, o.clock, o.random, o, (index) => { this.rejectWaiters(index, this.outOfWindow(index)) })
+    const upstream = this.writable
+      ? null
+      : new Upstream(o, peers, () => o.clock.now(), () => Math.max(this.log.length, this.scheduler.wantFrom ?? 0))
+    this.upstream = upstream
+    this.scheduler = new Scheduler(this.log, peers, o.clock, o.random, o,
+      (index) => { this.rejectWaiters(index, this.outOfWindow(index)) },
+      (index) => upstream?.holdUntil(index) ?? 0)
     if (this.writable) this.scheduler.wantFrom = null
     else if (o.start !== 'live') this.scheduler.wantFrom = o.start
     this.replicator = new Replicator(this.log, this.scheduler, peers, this.cache, o.clock, this.discoveryKey, {
@@ -189,7 +201,7 @@ export class Munro {
       oncomplete: (entry, from, head) => { this.oncomplete(entry, from, head?.length === entry.index + 1 ? head.timestamp : null) },
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) },
       ondiscarded: () => {}
-    })
+    }, upstream, (peer, n) => peer.subscribed || n < o.maxSubscribers)
   }
 
   /** Length of the newest signed head: blocks 0 … length-1 are verifiable. */
@@ -249,6 +261,10 @@ export class Munro {
     if (this.log.appended === before) return
     const head = this.log.sign(this.secretKey, this.opts.clock.now())
     this.emit('head', { length: head.length, timestamp: head.timestamp })
+    for (let i = Math.max(before, this.log.start); i < head.length; i++) {
+      const entry = this.log.get(i)
+      if (entry !== undefined) this.replicator.push(entry, null)
+    }
     this.replicator.announce(Math.max(before, this.log.start), head.length)
   }
 

@@ -62,6 +62,10 @@ export class Peer {
   readonly inflight = new Set<number>()
   /** Blocks we are sending this peer, with the piece-tree nodes it will hold (cut-through). */
   readonly serving = new Map<number, Set<number>>()
+  /** This peer subscribed to our pushes (see upstream.ts). */
+  subscribed = false
+  /** First block index this subscriber wants pushed. */
+  subscribedFrom = 0
   /** Blocks this peer failed to deliver; not asked again from it. */
   readonly failed = new Set<number>()
   /** A label the application may attach (the swarm puts the remote's signaling id here). */

@@ -25,6 +25,7 @@ import type { Data, Handshake, Have, Message, Metadata, NoData, Piece, Request }
 import { NoDataReason } from './messages.js'
 import type { Peer } from './peer.js'
 import type { Scheduler } from './scheduler.js'
+import type { Upstream } from './upstream.js'
 import { buildProof, verifyMetadata, type SignatureCache, type SignedHead } from './verifier.js'
 
 /** Signed metadata as held and forwarded. */
@@ -51,7 +52,10 @@ export class Replicator {
     private readonly cache: SignatureCache,
     private readonly clock: Clock,
     private readonly discoveryKey: Uint8Array,
-    private readonly hooks: ReplicatorHooks
+    private readonly hooks: ReplicatorHooks,
+    /** Push subscriptions; null for the broadcaster, which has no upstream. */
+    private readonly upstream: Upstream | null,
+    private readonly admitSubscriber: (peer: Peer, subscribers: number) => boolean
   ) {}
 
   /** The handshake every connection opens with. */
@@ -73,6 +77,9 @@ export class Replicator {
       case 'piece': return this.onpiece(peer, m)
       case 'no-data': return this.onnodata(peer, m)
       case 'metadata': return this.onmetadata(peer, m)
+      case 'subscribe': return this.onsubscribe(peer, m.start)
+      case 'unsubscribe': peer.subscribed = false; return
+      case 'choke': this.upstream?.onchoke(peer); return
       case 'ping': peer.send({ type: 'pong', nonce: m.nonce }); return
       case 'pong': peer.onpong(m.nonce)
     }
@@ -109,7 +116,28 @@ export class Replicator {
     // A block it could not serve before may be servable now.
     for (const i of peer.failed) if (i >= m.start && i < m.start + m.count) peer.failed.delete(i)
     if (m.headLength > peer.remote.length) peer.remote.length = m.headLength
+    this.upstream?.heard(peer, m.start + m.count - 1)
     this.scheduler.update()
+  }
+
+  onsubscribe (peer: Peer, start: number): void {
+    let subscribers = 0
+    for (const p of this.peers()) if (p.subscribed) subscribers++
+    if (!this.admitSubscriber(peer, subscribers)) {
+      peer.send({ type: 'choke' })
+      return
+    }
+    peer.subscribed = true
+    peer.subscribedFrom = start
+  }
+
+  /** Pushes a block whose header just verified (or was signed) to every subscriber lacking it. */
+  push (entry: BlockEntry, source: Peer | null): void {
+    for (const p of this.peers()) {
+      if (!p.subscribed || p === source || entry.index < p.subscribedFrom) continue
+      if (p.remote.have.has(entry.index) || p.serving.has(entry.index)) continue
+      this.serve(p, entry, false)
+    }
   }
 
   /** Tells every peer (but `except`) about blocks [start, end). */
@@ -120,6 +148,7 @@ export class Replicator {
   }
 
   onrequest (peer: Peer, m: Request): void {
+    if (peer.serving.has(m.index) && !m.fullProof) return // already on its way (pushed)
     const entry = this.log.get(m.index)
     if (entry === undefined) {
       const reason = m.index < this.log.start ? NoDataReason.DISCARDED : NoDataReason.NOT_HELD
@@ -196,8 +225,17 @@ export class Replicator {
   }
 
   ondata (peer: Peer, m: Data): void {
-    const req = this.scheduler.requestOf(m.index)
-    if (req === undefined || req.peer !== peer) return // not asked of this peer (cancelled or timed out): ignore
+    let req = this.scheduler.requestOf(m.index)
+    if (req === undefined || req.peer !== peer) {
+      // Not asked of this peer: a push from our upstream, or a stale answer (cancelled, timed out).
+      const held = this.log.get(m.index)
+      if (peer !== this.upstream?.parent || (held !== undefined && isComplete(held)) || m.index < this.log.start ||
+          !this.scheduler.adopt(peer, m.index)) {
+        peer.send({ type: 'cancel', index: m.index })
+        return
+      }
+      req = this.scheduler.requestOf(m.index) as { peer: Peer, fullProof: boolean }
+    }
     const result = this.log.verifyHeader(m.index, m.byteLength, m.flags, m.pieceRoot, m.nodes, m.head, this.clock.now())
     if (!result.ok) {
       if (req.fullProof) throw new MunroError('ERR_INVALID_PROOF', `block ${m.index}: self-contained proof lacks node ${result.missing}`)
@@ -211,9 +249,11 @@ export class Replicator {
       throw new MunroError('ERR_INVALID_PROOF', `block ${m.index}: header differs from the verified one`)
     }
     this.scheduler.progress(m.index)
+    this.upstream?.heard(peer, m.index)
     if (result.added !== undefined) {
       peer.stats.blocksReceived++
       this.hooks.onheader(result.added, peer)
+      this.push(result.added, peer)
       this.announce(m.index, m.index + 1)
     }
     this.headOf.set(m.index, m.head)
@@ -274,6 +314,7 @@ export class Replicator {
   /** Forwards-ready pieces of a block we produced (broadcaster) are sent by `serve`; nothing else to do. */
   dropPeer (peer: Peer): void {
     peer.serving.clear()
+    this.upstream?.removePeer(peer)
     this.scheduler.removePeer(peer)
   }
 

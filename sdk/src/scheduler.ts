@@ -45,8 +45,25 @@ export class Scheduler {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly opts: SchedulerOptions & Pick<WindowOptions, 'maxBlocks'>,
-    private readonly onunavailable: (index: number) => void
+    private readonly onunavailable: (index: number) => void,
+    /** Until when a block is left to our upstream's push before it may be pulled (0: now). */
+    private readonly holdUntil: (index: number) => number = () => 0
   ) {}
+
+  private wake: TimerHandle | null = null
+  private wakeAt = Infinity
+
+  /** Runs {@link update} again at `at` (virtual or real time), coalescing wake-ups. */
+  private wakeAtTime (at: number): void {
+    if (at >= this.wakeAt) return
+    if (this.wake !== null) this.clock.clearTimeout(this.wake)
+    this.wakeAt = at
+    this.wake = this.clock.setTimeout(() => {
+      this.wake = null
+      this.wakeAt = Infinity
+      this.update()
+    }, Math.max(0, at - this.clock.now()))
+  }
 
   get inflightCount (): number { return this.inflight.size }
 
@@ -82,7 +99,10 @@ export class Scheduler {
       if (this.needed(i)) candidates.push(i)
       else if (i < this.log.start || this.log.get(i) !== undefined) this.explicit.delete(i)
     }
+    const now = this.clock.now()
     for (const index of candidates) {
+      const hold = this.explicit.has(index) ? 0 : this.holdUntil(index)
+      if (hold > now) { this.wakeAtTime(hold); continue }
       const peer = this.pick(peers, index)
       if (peer === null) {
         if (this.explicit.has(index) && peers.every(p => p.remote.windowStart > index || p.failed.has(index))) this.onunavailable(index)
@@ -124,6 +144,18 @@ export class Scheduler {
     }, this.opts.requestTimeout)
   }
 
+  /**
+   * Counts a block `peer` pushes to us as a request to it (timer included), so that it is not
+   * also pulled elsewhere. Returns false if the block is already being fetched from another peer.
+   */
+  adopt (peer: Peer, index: number): boolean {
+    const req = this.inflight.get(index)
+    if (req !== undefined) return req.peer === peer
+    peer.inflight.add(index)
+    this.inflight.set(index, { peer, fullProof: false, timer: this.arm(peer, index) })
+    return true
+  }
+
   /** Whether `peer` holds our request for `index`, and whether it asked for a full proof. */
   requestOf (index: number): { peer: Peer, fullProof: boolean } | undefined { return this.inflight.get(index) }
 
@@ -158,6 +190,8 @@ export class Scheduler {
   }
 
   destroy (): void {
+    if (this.wake !== null) this.clock.clearTimeout(this.wake)
+    this.wake = null
     for (const index of [...this.inflight.keys()]) this.clear(index)
   }
 }
