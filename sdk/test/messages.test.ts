@@ -67,7 +67,10 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('no-data' as const), index, reason: fc.constantFrom(1, 2), windowStart: index }),
   fc.record({ type: fc.constant('metadata' as const), seq: index, signature: fc.uint8Array({ minLength: 64, maxLength: 64 }), data: fc.uint8Array({ maxLength: 64 }) }),
   fc.record({ type: fc.constant('ping' as const), nonce: fc.integer({ min: 0, max: 0xffffffff }) }),
-  fc.record({ type: fc.constant('pong' as const), nonce: fc.integer({ min: 0, max: 0xffffffff }) })
+  fc.record({ type: fc.constant('pong' as const), nonce: fc.integer({ min: 0, max: 0xffffffff }) }),
+  fc.record({ type: fc.constant('subscribe' as const), start: index }),
+  fc.record({ type: fc.constant('unsubscribe' as const) }),
+  fc.record({ type: fc.constant('choke' as const) })
 )
 
 describe('message codecs', () => {
@@ -78,7 +81,7 @@ describe('message codecs', () => {
   })
 
   it('every message type has its own type byte, in a stable order', () => {
-    const ids = ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong']
+    const ids = ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke']
     const samples: Message[] = [
       { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0 },
       { type: 'have', start: 0, count: 1, headLength: 1 },
@@ -89,7 +92,10 @@ describe('message codecs', () => {
       { type: 'no-data', index: 0, reason: 1, windowStart: 0 },
       { type: 'metadata', seq: 1, signature: new Uint8Array(64), data: new Uint8Array(0) },
       { type: 'ping', nonce: 1 },
-      { type: 'pong', nonce: 1 }
+      { type: 'pong', nonce: 1 },
+      { type: 'subscribe', start: 0 },
+      { type: 'unsubscribe' },
+      { type: 'choke' }
     ]
     samples.forEach((m, i) => {
       expect(m.type).toBe(ids[i])
@@ -127,7 +133,7 @@ describe('message codecs', () => {
 
   it('an empty input is ERR_DECODE and an unknown type byte is ERR_UNKNOWN_MESSAGE', () => {
     expect(decodeError(new Uint8Array(0))).toBe('ERR_DECODE')
-    for (const t of [13, 127, 255]) expect(decodeError(Uint8Array.of(t, 0, 0))).toBe('ERR_UNKNOWN_MESSAGE')
+    for (const t of [100, 127, 255]) expect(decodeError(Uint8Array.of(t, 0, 0))).toBe('ERR_UNKNOWN_MESSAGE')
   })
 
   describe('every field is bounds-checked', () => {

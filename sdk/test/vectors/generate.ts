@@ -74,7 +74,10 @@ export function sampleMessages (): Message[] {
     { type: 'no-data', index: 2, reason: 1, windowStart: 100 },
     { type: 'metadata', seq: 2, signature: vectorBytes(64, 8), data: vectorBytes(20, 9) },
     { type: 'ping', nonce: 4_000_000_000 },
-    { type: 'pong', nonce: 7 }
+    { type: 'pong', nonce: 7 },
+    { type: 'subscribe', start: 4321 },
+    { type: 'unsubscribe' },
+    { type: 'choke' }
   ]
 }
 
