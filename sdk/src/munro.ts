@@ -158,6 +158,7 @@ export class Munro {
   private readonly waiters = new Map<number, Waiter[]>()
   private readonly closedTotals = { bytesSent: 0, bytesReceived: 0, proofBytesSent: 0, invalid: 0 }
   private metadataSeq = 0
+  private headEmitted = 0
 
   constructor (id?: Uint8Array | string | null, options: Partial<MunroOptions> = {}) {
     const writable = id === undefined || id === null
@@ -197,8 +198,8 @@ export class Munro {
     if (this.writable) this.scheduler.wantFrom = null
     else if (o.start !== 'live') this.scheduler.wantFrom = o.start
     this.replicator = new Replicator(this.log, this.scheduler, peers, this.cache, o.clock, this.discoveryKey, {
-      onheader: () => {},
-      oncomplete: (entry, from, head) => { this.oncomplete(entry, from, head?.length === entry.index + 1 ? head.timestamp : null) },
+      onheader: () => { this.emitHead() },
+      oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, head?.length === entry.index + 1 ? head.timestamp : null) },
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) },
       ondiscarded: () => {}
     }, upstream, (peer, n) => peer.subscribed || n < o.maxSubscribers)
@@ -253,6 +254,14 @@ export class Munro {
   /** Alias of {@link Munro.append}, the original package's name. */
   broadcast (data: Uint8Array, options: { flags?: number } = {}): Promise<number> { return this.append(data, options) }
 
+  /** Emits `head` when the newest verified (or signed) head is newer than the last one emitted. */
+  private emitHead (): void {
+    const head = this.log.head
+    if (head === null || head.length <= this.headEmitted) return
+    this.headEmitted = head.length
+    this.emit('head', { length: head.length, timestamp: head.timestamp })
+  }
+
   /** Broadcaster: signs a head over every appended block now (with `signEvery` > 1). */
   flush (): void {
     this.assertAlive()
@@ -260,7 +269,7 @@ export class Munro {
     const before = this.log.length
     if (this.log.appended === before) return
     const head = this.log.sign(this.secretKey, this.opts.clock.now())
-    this.emit('head', { length: head.length, timestamp: head.timestamp })
+    this.emitHead()
     for (let i = Math.max(before, this.log.start); i < head.length; i++) {
       const entry = this.log.get(i)
       if (entry !== undefined) this.replicator.push(entry, null)

@@ -264,6 +264,20 @@ describe('events', () => {
     expect(removed[0]?.error).toBeNull()
   })
 
+  it('head is emitted when the broadcaster signs and when a receiver verifies a newer head', async () => {
+    const b = createBroadcaster({ signEvery: 2 })
+    const r = createReceiver(b, { start: 0 })
+    connect(b, r)
+    const signed = record(b, 'head')
+    const verified = record(r, 'head')
+    await appendBlocks(b, 4)
+    await r.get(3)
+    expect(signed.map(h => h.length)).toEqual([2, 4])
+    await until(() => verified.some(h => h.length === 4))
+    expect(verified.map(h => h.length)).toEqual([...verified.map(h => h.length)].sort((x, y) => x - y))
+    expect(verified.at(-1)).toEqual(signed.at(-1))
+  })
+
   it('flags are authenticated and delivered with the block', async () => {
     const b = createBroadcaster()
     const r = createReceiver(b, { start: 0 })
