@@ -65,6 +65,8 @@ export class MetadataError extends Error {
 
 /** Codes of {@link MediaLayerError} (capture and playback, browser only). */
 export type MediaLayerErrorCode =
+  /** `getUserMedia`/`getDisplayMedia` failed or was refused (the cause says why). */
+  | 'ERR_MEDIA_CAPTURE'
   /** No recorder MIME type is supported by both MediaRecorder and MediaSource. */
   | 'ERR_MEDIA_UNSUPPORTED'
   /** The MediaRecorder reported an error. */
