@@ -3,11 +3,15 @@
  * JSON under sdk/bench/results/. Pass section names to run only some: `npm run bench -- core`.
  */
 import { runCoreBench } from './core.js'
+import { runSignalingLoad } from './signaling-load.js'
+import { runWebrtcSwarm } from './webrtc-swarm.js'
 import { writeResult } from './util.js'
 
 type Section = () => Promise<Record<string, unknown>>
 const sections: Record<string, Section> = {
-  core: runCoreBench
+  core: runCoreBench,
+  signaling: runSignalingLoad,
+  webrtc: runWebrtcSwarm
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))

@@ -64,6 +64,8 @@ export class Peer {
   readonly serving = new Map<number, Set<number>>()
   /** This peer subscribed to our pushes (see upstream.ts). */
   subscribed = false
+  /** This peer choked our subscription: its upload budget is spent, so pull from it last. */
+  chokedUs = false
   /** First block index this subscriber wants pushed. */
   subscribedFrom = 0
   /** Blocks this peer failed to deliver; not asked again from it. */

@@ -79,7 +79,7 @@ export class Replicator {
       case 'metadata': return this.onmetadata(peer, m)
       case 'subscribe': return this.onsubscribe(peer, m.start)
       case 'unsubscribe': peer.subscribed = false; return
-      case 'choke': this.upstream?.onchoke(peer); return
+      case 'choke': peer.chokedUs = true; this.upstream?.onchoke(peer); return
       case 'ping': peer.send({ type: 'pong', nonce: m.nonce }); return
       case 'pong': peer.onpong(m.nonce)
     }

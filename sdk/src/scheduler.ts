@@ -117,9 +117,10 @@ export class Scheduler {
     let bestLoad = Infinity
     for (const p of peers) {
       if (!p.remote.have.has(index) || p.failed.has(index)) continue
-      const load = p.inflight.size
-      if (load >= this.opts.maxInflightPerPeer) continue
-      // Least loaded first; ties broken at random so that load spreads over equal peers.
+      if (p.inflight.size >= this.opts.maxInflightPerPeer) continue
+      // Least loaded first, and a peer that choked us (its upload budget is spent: typically the
+      // broadcaster) only when no one else has the block. Ties are broken at random.
+      const load = p.inflight.size + (p.chokedUs ? this.opts.maxInflightPerPeer : 0)
       if (load < bestLoad || (load === bestLoad && this.random() < 0.5)) { best = p; bestLoad = load }
     }
     return best

@@ -5,9 +5,10 @@
  * slow or vanished upstream only costs `pushGrace` before the scheduler fetches elsewhere.
  *
  * DEV DOCS
- * - Choosing: the upstream is the peer that announced the newest blocks first most often over
- *   the last {@link SCORE_WINDOW} blocks (it is closest to the source). We switch only when
- *   another peer leads by {@link SWITCH_MARGIN}, so the choice does not flap.
+ * - Choosing: the upstream is the peer that announced the newest blocks earliest over the last
+ *   {@link SCORE_WINDOW} blocks (it is closest to the source): 2 points for being first, 1 for
+ *   second, so that a peer whose first announcer choked it still finds the next-closest one.
+ *   We switch only when another peer leads by {@link SWITCH_MARGIN}, so the choice does not flap.
  * - Budget: a peer pushes to at most `maxSubscribers` peers and chokes the rest; a choked peer
  *   leaves that upstream alone for {@link CHOKE_BACKOFF_MS} and picks another.
  * - Cycles cannot starve anyone: blocks enter a cycle only from outside it, so the outside
@@ -19,7 +20,7 @@ import type { Peer } from './peer.js'
 /** Blocks over which upstream candidates are scored. */
 const SCORE_WINDOW = 16
 /** Lead (in first announcements) another peer needs before we switch upstream. */
-const SWITCH_MARGIN = 4
+const SWITCH_MARGIN = 8
 /** How long a peer that choked us is not asked again (ms). */
 const CHOKE_BACKOFF_MS = 10_000
 
@@ -41,7 +42,8 @@ export interface UpstreamOptions {
 export class Upstream {
   /** The peer we are subscribed to, or null. */
   parent: Peer | null = null
-  private readonly firstBy = new Map<number, Peer>()
+  /** The first two peers to announce each recent block, in order. */
+  private readonly announcers = new Map<number, Peer[]>()
   /** When each recent block was first heard of, if it was heard while subscribed (else absent). */
   private readonly heardAt = new Map<number, number>()
   private readonly seen = new Set<number>()
@@ -57,17 +59,19 @@ export class Upstream {
 
   /** A peer told us of block `index` (HAVE, or a pushed DATA). */
   heard (peer: Peer, index: number): void {
-    if (this.seen.has(index)) return
-    this.seen.add(index)
+    const list = this.announcers.get(index)
+    if (list !== undefined) {
+      if (list.length < 2 && !list.includes(peer)) { list.push(peer); this.evaluate() }
+      return
+    }
     // Only blocks announced while we are subscribed will be pushed; older ones are pulled at once.
     if (this.parent !== null && !this.parent.closed) this.heardAt.set(index, this.now())
-    this.firstBy.set(index, peer)
-    if (this.seen.size > SCORE_WINDOW * 8) {
-      for (const i of [...this.seen]) {
+    this.announcers.set(index, [peer])
+    if (this.announcers.size > SCORE_WINDOW * 8) {
+      for (const i of [...this.announcers.keys()]) {
         if (i > index - SCORE_WINDOW * 4) continue
-        this.seen.delete(i)
+        this.announcers.delete(i)
         this.heardAt.delete(i)
-        this.firstBy.delete(i)
       }
     }
     this.evaluate()
@@ -82,14 +86,17 @@ export class Upstream {
 
   private score (peer: Peer, newest: number): number {
     let n = 0
-    for (let i = newest; i > newest - SCORE_WINDOW; i--) if (this.firstBy.get(i) === peer) n++
+    for (let i = newest; i > newest - SCORE_WINDOW; i--) {
+      const rank = this.announcers.get(i)?.indexOf(peer) ?? -1
+      if (rank >= 0) n += 2 - rank
+    }
     return n
   }
 
   /** Subscribes to the best candidate if it beats the current upstream clearly. */
   evaluate (): void {
     let newest = -1
-    for (const i of this.firstBy.keys()) newest = Math.max(newest, i)
+    for (const i of this.announcers.keys()) newest = Math.max(newest, i)
     if (newest < 0) return
     const now = this.now()
     let best: Peer | null = null
@@ -122,7 +129,10 @@ export class Upstream {
   /** A connection closed. */
   removePeer (peer: Peer): void {
     this.choked.delete(peer)
-    for (const [i, p] of this.firstBy) if (p === peer) this.firstBy.delete(i)
+    for (const list of this.announcers.values()) {
+      const at = list.indexOf(peer)
+      if (at >= 0) list.splice(at, 1)
+    }
     if (this.parent === peer) {
       this.parent = null
       this.evaluate()
