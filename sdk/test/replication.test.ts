@@ -56,7 +56,7 @@ describe('relay chain', () => {
     const a = createBroadcaster()
     const b = createReceiver(a, { start: 0 })
     connect(a, b, { aToB: [delay(3)] })
-    const block = pattern(12 * PIECE_SIZE, 5)
+    const block = pattern(20 * PIECE_SIZE, 5)
     await a.append(block)
     // Wait until B verified the header (it announces the block) but not the whole block.
     await until(() => b.info(0) !== undefined)
@@ -109,15 +109,19 @@ describe('failover', () => {
     // R can fetch from A or from B, both over slow links; whichever starts sending first is cut.
     const r = createReceiver(a, { start: 0 })
     let cut: (() => void) | null = null
+    let partialAtCut: boolean | null = null
     const links: Array<{ destroy: () => void }> = []
     const cutOnFirstPiece = (i: number) => tap((m) => {
-      if (m.type === 'piece' && cut === null) { cut = () => { links[i]?.destroy() }; setTimeout(cut, 5) }
+      if (m.type !== 'piece' || cut !== null) return
+      cut = () => { partialAtCut = r.info(0)?.complete === false; links[i]?.destroy() }
+      setTimeout(cut, 5)
     })
     links.push(connect(a, r, { aToB: [delay(2), cutOnFirstPiece(0)] }))
     links.push(connect(b, r, { aToB: [delay(2), cutOnFirstPiece(1)] }))
     const removed = waitFor(r, 'peer-remove')
     expect(equalBytes(await r.get(0), block)).toBe(true)
     expect((await removed).error).toBeNull()
+    expect(partialAtCut).toBe(true)
     expect(r.peers).toHaveLength(1)
   })
 
@@ -260,7 +264,7 @@ describe('proof minimality', () => {
     for (const m of [a, r]) {
       const s = m.stats()
       const hashes = (s.proofBytesSent - heads * 80) / 33
-      expect(hashes / 200).toBeLessThan(3)
+      expect(hashes / 200).toBeLessThan(2)
     }
     expect(relay.stats().signatureVerifications).toBeLessThanOrEqual(heads)
   })
@@ -274,6 +278,6 @@ describe('proof minimality', () => {
       await waitFor(r, 'verified', e => e.index === i)
     }
     const s = a.stats()
-    expect(s.proofBytesSent / 200).toBeLessThan(80 + 5 * 33)
+    expect(s.proofBytesSent / 200).toBeLessThan(80 + 2 * 33)
   })
 })
