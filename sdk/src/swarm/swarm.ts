@@ -111,6 +111,10 @@ type PeerSignal = { kind: 'sdp', signal: SimplePeer.SignalData } | { kind: 'busy
 interface Conn {
   id: string
   role: PeerRole
+  /** We dialled (sent the offer). */
+  initiator: boolean
+  /** Initiator only: the remote's answer arrived. */
+  answered: boolean
   peer: SimplePeer.Instance
   stream: Duplex | null
   timer: ReturnType<typeof setTimeout> | null
@@ -201,7 +205,7 @@ export class Swarm {
       ...(this.opts.iceServers === undefined ? {} : { config: { iceServers: this.opts.iceServers } }),
       ...(this.opts.wrtc === undefined ? {} : { wrtc: this.opts.wrtc as SimplePeer.Options['wrtc'] })
     })
-    const conn: Conn = { id, role, peer, stream: null, timer: null }
+    const conn: Conn = { id, role, initiator, answered: false, peer, stream: null, timer: null }
     this.conns.set(id, conn)
     conn.timer = setTimeout(() => { if (conn.stream === null) this.drop(conn, new Error(`connection to ${id} did not open in ${this.opts.connectTimeout} ms`)) }, this.opts.connectTimeout)
     peer.on('signal', (signal: SimplePeer.SignalData) => { this.send(id, { kind: 'sdp', signal }) })
@@ -224,6 +228,21 @@ export class Swarm {
       return
     }
     if (msg.kind !== 'sdp' || msg.signal === null || typeof msg.signal !== 'object') return
+    if (conn !== undefined && conn.initiator && conn.stream === null && (msg.signal as { type?: unknown }).type === 'offer') {
+      // Glare: both sides dialled each other at once. The dial of the smaller peer id wins;
+      // the other side drops its own dial and answers. (Feeding an offer into an initiator
+      // peer leaves two half-open channels that 'connect' but never carry data.)
+      const self = this.client.peerId
+      if (self !== null && self < from) return
+      this.drop(conn, null)
+      conn = undefined
+    }
+    if (conn !== undefined && conn.initiator && !conn.answered) {
+      // Before its answer, a remote sends nothing for our dial: candidates now belong to its own
+      // dial that lost a glare (see above) and would make our peer fail with ERR_ADD_ICE_CANDIDATE.
+      if ((msg.signal as { type?: unknown }).type !== 'answer') return
+      conn.answered = true
+    }
     if (conn === undefined) {
       if ((msg.signal as { type?: unknown }).type !== 'offer') return // a late candidate of a dropped dial
       const role = this.client.peers.get(from) ?? 'viewer'
