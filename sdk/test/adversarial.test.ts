@@ -44,8 +44,11 @@ async function expectRejected (attack: Attack): Promise<void> {
   const invalid = waitFor(v, 'invalid')
   const removed = waitFor(v, 'peer-remove')
   const pending = v.get(index)
+  const added = record(v, 'peer-add')
   connect(a, v, { aToB: [frameTransform(attack.mutate)] })
   const e = await invalid
+  expect(e.peer.id).toBe(added[0]?.peer.id)
+  expect(e.peer.stats.invalid).toBe(1)
   expect(e.error).toBeInstanceOf(MunroError)
   expect(e.error.code).toBe(attack.code)
   expect((await removed).error).toBe(e.error)

@@ -30,6 +30,21 @@ describe('relay chain', () => {
     expect(d.stats().invalid).toBe(0)
   })
 
+  it('in a diamond (A → B, A → C, B → D, C → D) D verifies each signed head once, whoever sends it', async () => {
+    const a = createBroadcaster()
+    const [b, c, d] = [createReceiver(a, { start: 0 }), createReceiver(a, { start: 0 }), createReceiver(a, { start: 0 })] as const
+    connect(a, b)
+    connect(a, c)
+    connect(b, d)
+    connect(c, d)
+    for (let i = 0; i < 20; i++) await a.append(pattern(i % 4 === 0 ? 2 * PIECE_SIZE : 50, i))
+    for (let i = 0; i < 20; i++) await d.get(i)
+    const s = d.stats()
+    expect(s.signatureVerifications).toBeLessThanOrEqual(20)
+    expect(s.invalid).toBe(0)
+    expect(s.blocks).toBe(20)
+  })
+
   it('cut-through: C receives the first piece of a large block before B holds all of it', async () => {
     const a = createBroadcaster()
     const b = createReceiver(a, { start: 0 })
