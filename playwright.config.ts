@@ -9,6 +9,9 @@ const ROOT = dirname(fileURLToPath(import.meta.url))
 const BROWSER_CACHE = join(ROOT, 'node_modules', '.cache', 'munro', 'browser.json')
 /** Port of the Vite server that serves `e2e/pages/` (127.0.0.1 only). */
 export const E2E_PORT = Number(process.env.MUNRO_E2E_PORT ?? 5183)
+/** Ports of `scripts/start.mjs` (the demo and its signaling server) during e2e runs. */
+export const DEMO_PORT = Number(process.env.MUNRO_E2E_DEMO_PORT ?? 5184)
+export const SIGNAL_PORT = Number(process.env.MUNRO_E2E_SIGNAL_PORT ?? 8797)
 
 /**
  * The Chromium to drive: `MUNRO_CHROMIUM`, else the one `scripts/ensure-browser.mjs` recorded
@@ -59,12 +62,23 @@ export default defineConfig({
       ]
     }
   },
-  webServer: {
-    command: `npx vite --config e2e/vite.config.ts --host 127.0.0.1 --port ${E2E_PORT} --strictPort`,
-    url: `http://127.0.0.1:${E2E_PORT}/e2e/pages/media-loop.html`,
-    reuseExistingServer: !process.env.CI,
-    timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe'
-  }
+  webServer: [
+    {
+      command: `npx vite --config e2e/vite.config.ts --host 127.0.0.1 --port ${E2E_PORT} --strictPort`,
+      url: `http://127.0.0.1:${E2E_PORT}/e2e/pages/media-loop.html`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe'
+    },
+    {
+      // What `npm start` runs: builds the IIFE if stale, then the signaling server and the demo.
+      command: `node scripts/start.mjs --port ${DEMO_PORT} --signal-port ${SIGNAL_PORT}`,
+      url: `http://127.0.0.1:${DEMO_PORT}/munro.iife.js`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe'
+    }
+  ]
 })

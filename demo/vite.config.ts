@@ -1,8 +1,9 @@
 /**
- * The demo site: `index.html` (broadcast), `watch.html`, `embed.html` (the `<script>` bundle and
- * `<munro-player>` only). Pages import the SDK's TypeScript source; the embed page loads the
- * built `sdk/dist/munro.iife.js`, served here at `/munro.iife.js` (build it with
- * `npm run build -w sdk`; `npm start` does).
+ * The demo site: `index.html` (broadcast), `watch.html`, and `public/embed.html` (the `<script>`
+ * bundle and `<munro-player>` only). The first two import the SDK's TypeScript source. The embed
+ * page lives in `public/` so that it is served byte for byte, with no Vite client injected (as on
+ * any static host); it loads the built `sdk/dist/munro.iife.js`, served here at `/munro.iife.js`
+ * (build it with `npm run build -w sdk`; `npm start` does).
  *
  * `/munro-config.json` tells pages the signaling server's port (env `MUNRO_SIGNAL_PORT`,
  * default 8787); the pages connect to that port on the host they were loaded from.
@@ -63,8 +64,7 @@ export default defineConfig({
     rolldownOptions: {
       input: {
         index: `${DEMO}index.html`,
-        watch: `${DEMO}watch.html`,
-        embed: `${DEMO}embed.html`
+        watch: `${DEMO}watch.html`
       },
       transform: { inject: BROWSER_INJECT }
     }

@@ -1,0 +1,85 @@
+/**
+ * Helpers for the demo-site scenarios: one browser context per peer (its own fake camera and
+ * WebRTC stack), pages driven through their `data-testid`s, and the `<video>` state checks.
+ */
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test'
+import { DEMO_PORT } from '../playwright.config.js'
+
+export const DEMO = `http://127.0.0.1:${DEMO_PORT}`
+export const BLOCK_FLAG_KEYFRAME = 2
+
+/** A page in its own context, with every uncaught error recorded. */
+export interface Peer {
+  name: string
+  context: BrowserContext
+  page: Page
+  /** Uncaught exceptions and unhandled rejections seen by Playwright. */
+  errors: string[]
+}
+
+export async function openPeer (browser: Browser, name: string, url: string): Promise<Peer> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } })
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`))
+  await page.goto(url)
+  return { name, context, page, errors }
+}
+
+/** Starts a broadcast from the demo's broadcast page; resolves with the peer and the stream id. */
+export async function openBroadcaster (browser: Browser, query: Record<string, string> = {}): Promise<Peer & { id: string, startedAt: number }> {
+  const params = new URLSearchParams({ autostart: '1', ...query })
+  const peer = await openPeer(browser, 'broadcaster', `${DEMO}/?${params.toString()}`)
+  await expect(peer.page.getByTestId('status')).toHaveAttribute('data-state', 'live', { timeout: 20_000 })
+  const id = (await peer.page.getByTestId('stream-id').textContent()) ?? ''
+  expect(id).toMatch(/^[0-9a-f]{64}$/)
+  return { ...peer, id, startedAt: Date.now() }
+}
+
+export async function openViewer (browser: Browser, name: string, id: string, query: Record<string, string> = {}): Promise<Peer> {
+  const params = new URLSearchParams({ stream: id, ...query })
+  return await openPeer(browser, name, `${DEMO}/watch.html?${params.toString()}`)
+}
+
+/** Raw value of a stat cell (`data-value`), as a number, or null when empty. */
+export async function stat (page: Page, testId: string): Promise<number | null> {
+  const v = await page.getByTestId(testId).getAttribute('data-value')
+  return v === null || v === '' ? null : Number(v)
+}
+
+export interface VideoState { readyState: number, currentTime: number, paused: boolean, error: number | null, width: number }
+
+/** `selector` may point into an open shadow root with `>>>`-free CSS: we resolve it in the page. */
+export async function videoState (page: Page, inPlayerElement = false): Promise<VideoState> {
+  return await page.evaluate((inEl) => {
+    const v = inEl
+      ? (document.querySelector('munro-player') as (HTMLElement & { video: HTMLVideoElement }) | null)?.video
+      : document.querySelector<HTMLVideoElement>('[data-testid="video"]')
+    if (v === null || v === undefined) return { readyState: -1, currentTime: 0, paused: true, error: null, width: 0 }
+    return { readyState: v.readyState, currentTime: v.currentTime, paused: v.paused, error: v.error?.code ?? null, width: v.videoWidth }
+  }, inPlayerElement)
+}
+
+/**
+ * Waits until the video plays (readyState ≥ 3, not paused, time > 0) within `withinMs`, then checks
+ * that `currentTime` advances at least 70% of real time over `watchMs` with no media error.
+ */
+export async function expectPlaying (page: Page, opts: { withinMs?: number, watchMs?: number, inPlayerElement?: boolean } = {}): Promise<VideoState> {
+  const { withinMs = 20_000, watchMs = 2000, inPlayerElement = false } = opts
+  await expect.poll(async () => {
+    const s = await videoState(page, inPlayerElement)
+    return s.readyState >= 3 && !s.paused && s.currentTime > 0 && s.error === null
+  }, { timeout: withinMs, intervals: [200] }).toBe(true)
+  const before = await videoState(page, inPlayerElement)
+  await page.waitForTimeout(watchMs)
+  const after = await videoState(page, inPlayerElement)
+  expect(after.error).toBe(null)
+  expect(after.readyState).toBeGreaterThanOrEqual(3)
+  expect(after.currentTime - before.currentTime).toBeGreaterThan(watchMs / 1000 * 0.7)
+  return after
+}
+
+/** Closes every peer's context. */
+export async function closeAll (peers: Array<Peer | null | undefined>): Promise<void> {
+  await Promise.all(peers.map(async (p) => { await p?.context.close() }))
+}
