@@ -49,7 +49,7 @@ export async function stat (page: Page, testId: string): Promise<number | null> 
 
 export interface VideoState { readyState: number, currentTime: number, paused: boolean, error: number | null, width: number }
 
-/** `selector` may point into an open shadow root with `>>>`-free CSS: we resolve it in the page. */
+/** State of the watch page's `<video>`, or of the one inside `<munro-player>`. */
 export async function videoState (page: Page, inPlayerElement = false): Promise<VideoState> {
   return await page.evaluate((inEl) => {
     const v = inEl
@@ -62,7 +62,8 @@ export async function videoState (page: Page, inPlayerElement = false): Promise<
 
 /**
  * Waits until the video plays (readyState ≥ 3, not paused, time > 0) within `withinMs`, then checks
- * that `currentTime` advances at least 70% of real time over `watchMs` with no media error.
+ * that `currentTime` advances at least 70% of real time over `watchMs` with no media error, and
+ * that readyState is ≥ 3 again within a second after that.
  */
 export async function expectPlaying (page: Page, opts: { withinMs?: number, watchMs?: number, inPlayerElement?: boolean } = {}): Promise<VideoState> {
   const { withinMs = 20_000, watchMs = 2000, inPlayerElement = false } = opts
@@ -74,8 +75,11 @@ export async function expectPlaying (page: Page, opts: { withinMs?: number, watc
   await page.waitForTimeout(watchMs)
   const after = await videoState(page, inPlayerElement)
   expect(after.error).toBe(null)
-  expect(after.readyState).toBeGreaterThanOrEqual(3)
   expect(after.currentTime - before.currentTime).toBeGreaterThan(watchMs / 1000 * 0.7)
+  // A live stream ~0.6 s behind its edge can stall for a moment when the CPU is busy (here: six
+  // browser contexts on two cores); it must be back to HAVE_FUTURE_DATA within a second.
+  await expect.poll(async () => (await videoState(page, inPlayerElement)).readyState, { timeout: 1000, intervals: [100] })
+    .toBeGreaterThanOrEqual(3)
   return after
 }
 
