@@ -4,6 +4,7 @@
  */
 import { runCoreBench } from './core.js'
 import { runSignalingLoad } from './signaling-load.js'
+import { runSimBench } from './swarm-sim.js'
 import { runWebrtcSwarm } from './webrtc-swarm.js'
 import { writeResult } from './util.js'
 
@@ -11,7 +12,8 @@ type Section = () => Promise<Record<string, unknown>>
 const sections: Record<string, Section> = {
   core: runCoreBench,
   signaling: runSignalingLoad,
-  webrtc: runWebrtcSwarm
+  webrtc: runWebrtcSwarm,
+  sim: runSimBench
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))

@@ -1,0 +1,528 @@
+/**
+ * A simulated swarm: one broadcaster and N viewers, each a real munro instance (the protocol
+ * core, unmodified), connected by simulated links (link.ts) on virtual time (virtual-clock.ts),
+ * with the real topology policy (swarm/topology.ts: `pickDials`, `shouldAccept`).
+ *
+ * DEV DOCS
+ * - Signaling is a room where every live peer is a member. A dial reaches its target after both
+ *   peers' signaling delay; the target answers busy (`shouldAccept` false, or already connected
+ *   to the dialler) or accepts, and the connection opens `connectRtts` round trips after the
+ *   answer (ICE + DTLS + SCTP). A dropped or refused peer is not dialled for `retryAfterMs`,
+ *   and a peer re-runs `maintain` every `maintainIntervalMs` and after every drop, as
+ *   swarm/swarm.ts does.
+ * - Geometry: each peer has an access delay; a connection's one-way delay is the sum of both
+ *   ends' (so 10–40 ms each gives 20–80 ms links).
+ * - Each connection is a pair of `peerStream()`s. Frames are taken from one side's readable
+ *   (every chunk is one frame) — through swarm/tamper.ts's `tamperStream()` for a tampering
+ *   peer — and written to the other side's writable by the link.
+ * - Churn: a leaving viewer destroys its munro instance; its neighbours learn of the closed
+ *   connection one link delay later. A replacement joins at once (a late joiner).
+ * - The core is built by `createCore` with `clock`, `random` (a per-peer seeded stream) and,
+ *   with `sharedSignatureCache`, one SignatureCache for every peer (a shortcut to fit 1,000
+ *   peers on 2 cores: a head verified by one peer counts as verified for all; reported as such).
+ * Metrics are computed in metrics.ts from what this file records.
+ * @module
+ */
+import type { Duplex } from 'streamx'
+import { munro, type Munro, type MunroOptions } from '../munro.js'
+import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
+import type { PeerRole } from '../signaling/protocol.js'
+import { tamperStream } from '../swarm/tamper.js'
+import { DEFAULT_TOPOLOGY, pickDials, shouldAccept, type TopologyOptions } from '../swarm/topology.js'
+import { publicKeyOf, SignatureCache } from '../verifier.js'
+import { Channel, Uplink } from './link.js'
+import { frameInfo } from './frames.js'
+import { summarise, type SimResult } from './metrics.js'
+import { createRandom, deriveSeed, type SeededRandom } from './random.js'
+import { VirtualClock } from './virtual-clock.js'
+
+/** A share of the viewers with one upload capacity. */
+export interface UploadClass { label: string, share: number, bitsPerSecond: number }
+
+/** Options of {@link simulate}; see {@link DEFAULT_SIM_OPTIONS}. */
+export interface SimOptions {
+  /** Seed of every random choice. @default 1 */
+  seed: number
+  /** Viewers present from the start (plus late joiners and tamperers). @default 50 */
+  viewers: number
+  /** Stream length (appends) in virtual ms. @default 20000 */
+  durationMs: number
+  /** Initial viewers join at random within this window, before the stream starts. @default 1000 */
+  joinWindowMs: number
+  /** The first block is appended this long after the start. @default 2000 */
+  warmupMs: number
+  /** The run continues this long after the last append. @default 3000 */
+  tailMs: number
+  /** Stream bit rate. @default 2_500_000 */
+  bitrate: number
+  /** A block is appended every this many ms. @default 300 */
+  blockMs: number
+  /** A block starting a new keyframe interval carries the keyframe flags. @default 1000 */
+  keyframeIntervalMs: number
+  /** Size of a keyframe block relative to the mean (others shrink to keep the bit rate). @default 1.5 */
+  keyframeSizeFactor: number
+  /** Uniform ± jitter of block sizes. @default 0.1 */
+  sizeJitter: number
+  /** The real swarm's topology policy. @default DEFAULT_TOPOLOGY */
+  topology: TopologyOptions
+  /** Broadcaster upload capacity in bit/s (Infinity: an ideal server). @default 20_000_000 */
+  broadcasterUploadBps: number
+  /** Viewers' upload capacities. @default 30% at 1 Mbit/s, 50% at 5, 20% at 20 */
+  uploadMix: UploadClass[]
+  /** Range of a peer's access delay; a link's one-way delay is the sum of its ends'. @default [10, 40] */
+  accessDelayMs: [number, number]
+  /** Packet loss rate (repaired after one round trip, see link.ts). @default 0.002 */
+  lossRate: number
+  /** Extra one-way delay of the signaling server beyond a peer's access delay. @default 10 */
+  signalingDelayMs: number
+  /** Round trips between the answer and an open connection. @default 2 */
+  connectRtts: number
+  /** How often a peer re-runs `pickDials`. @default 1000 */
+  maintainIntervalMs: number
+  /** Share of the viewers that join during the stream instead of before it. @default 0 */
+  lateJoinShare: number
+  /** Viewers leaving (each replaced by a newcomer) per minute, as a share of `viewers`. @default 0 */
+  churnPerMinute: number
+  /** Extra viewers that corrupt every piece they send. @default 0 */
+  tamperers: number
+  /** One SignatureCache for every peer (a reported shortcut). @default false */
+  sharedSignatureCache: boolean
+  /** Options of every core instance (clock, random and signatureCache are set by the simulator). */
+  core: Partial<MunroOptions>
+  /** Builds a core instance: the broadcaster (id null) or a viewer. @default munro */
+  createCore: (id: Uint8Array | null, options: Partial<MunroOptions>) => Munro
+  /** A block verified later than this after its append missed playback. @default 2000 */
+  deadlineMs: number
+  /** Virtual-clock quantum (see virtual-clock.ts). @default 1 */
+  quantumMs: number
+  /** Per-frame header bytes on the wire. @default 48 */
+  frameOverheadBytes: number
+  /** Memory samples (log bytes per viewer) every this many ms. @default 5000 */
+  sampleEveryMs: number
+  /** Optional probe sampled with memory (e.g. the process heap, in a Node benchmark). */
+  probe?: () => number
+}
+
+export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze<SimOptions>({
+  seed: 1,
+  viewers: 50,
+  durationMs: 20_000,
+  joinWindowMs: 1000,
+  warmupMs: 2000,
+  tailMs: 3000,
+  bitrate: 2_500_000,
+  blockMs: 300,
+  keyframeIntervalMs: 1000,
+  keyframeSizeFactor: 1.5,
+  sizeJitter: 0.1,
+  topology: DEFAULT_TOPOLOGY,
+  broadcasterUploadBps: 20_000_000,
+  uploadMix: [
+    { label: 'weak', share: 0.3, bitsPerSecond: 1_000_000 },
+    { label: 'mid', share: 0.5, bitsPerSecond: 5_000_000 },
+    { label: 'strong', share: 0.2, bitsPerSecond: 20_000_000 }
+  ],
+  accessDelayMs: [10, 40],
+  lossRate: 0.002,
+  signalingDelayMs: 10,
+  connectRtts: 2,
+  maintainIntervalMs: 1000,
+  lateJoinShare: 0,
+  churnPerMinute: 0,
+  tamperers: 0,
+  sharedSignatureCache: false,
+  core: { maxBlocks: 16 },
+  createCore: (id, options) => munro(id, options),
+  deadlineMs: 2000,
+  quantumMs: 1,
+  frameOverheadBytes: 48,
+  sampleEveryMs: 5000
+})
+
+/** A connection between two simulated peers, pending or open. */
+interface Conn {
+  remote: SimNode
+  link: SimLink | null
+}
+
+/** One simulated peer and what is recorded about it. */
+export interface SimNode {
+  readonly id: string
+  readonly role: PeerRole
+  readonly mro: Munro
+  readonly uplink: Uplink
+  readonly uploadClass: string
+  readonly accessMs: number
+  readonly tamper: boolean
+  readonly joinAt: number
+  leftAt: number | null
+  readonly conns: Map<string, Conn>
+  readonly backoff: Map<string, number>
+  /** The core's local peer id → the remote node. */
+  readonly peerToNode: Map<string, SimNode>
+  /** Per block: virtual time it verified here (NaN: never), and relay hops it crossed (-1). */
+  readonly verifiedAt: Float64Array
+  readonly hop: Int16Array
+  readonly random: SeededRandom
+  bytesIn: number
+  bytesInFromBroadcaster: number
+  duplicateBytes: number
+  invalidSeen: number
+  /** Frames and bytes received by message type. */
+  readonly byType: Map<string, { frames: number, bytes: number }>
+  readonly seenPieces: Map<number, Set<number>>
+}
+
+interface SimLink {
+  a: SimNode
+  b: SimNode
+  sa: Duplex
+  sb: Duplex
+  ab: Channel
+  ba: Channel
+  delayMs: number
+  closed: boolean
+}
+
+/** The swarm under simulation; {@link simulate} builds and runs one. */
+export class SwarmSim {
+  readonly opts: SimOptions
+  readonly clock: VirtualClock
+  readonly nodes: SimNode[] = []
+  readonly broadcaster: SimNode
+  readonly blocks: number
+  readonly appendAt: Float64Array
+  readonly blockBytes: Int32Array
+  readonly blockFlags: Uint8Array
+  readonly streamStart: number
+  readonly end: number
+  readonly memorySamples: Array<{ tMs: number, viewers: number, meanLogBytes: number, meanLogBlocks: number, probe?: number }> = []
+  readonly signatureCache: SignatureCache | null
+  links = 0
+  /** Errors the core reported through its `error` event (none expected). */
+  readonly errors: string[] = []
+  private readonly members = new Map<string, PeerRole>()
+  private readonly byId = new Map<string, SimNode>()
+  private readonly random: SeededRandom
+  private readonly payload: Uint8Array
+  private nextViewer = 0
+
+  constructor (options: Partial<SimOptions> = {}) {
+    const o = this.opts = { ...DEFAULT_SIM_OPTIONS, ...options, core: { ...DEFAULT_SIM_OPTIONS.core, ...options.core } }
+    if (!Number.isInteger(o.viewers) || o.viewers < 1) throw new RangeError('viewers: expected an integer ≥ 1')
+    if (!(o.durationMs > 0) || !(o.blockMs > 0)) throw new RangeError('durationMs, blockMs: expected positive numbers')
+    const shares = o.uploadMix.reduce((a, c) => a + c.share, 0)
+    if (o.uploadMix.length === 0 || Math.abs(shares - 1) > 1e-6) throw new RangeError('uploadMix: shares must sum to 1')
+    this.clock = new VirtualClock({ quantumMs: o.quantumMs })
+    this.random = createRandom(deriveSeed(o.seed, 'sim'))
+    this.signatureCache = o.sharedSignatureCache ? new SignatureCache(4096) : null
+    this.blocks = Math.floor(o.durationMs / o.blockMs)
+    this.appendAt = new Float64Array(this.blocks).fill(NaN)
+    this.blockBytes = new Int32Array(this.blocks)
+    this.blockFlags = new Uint8Array(this.blocks)
+    this.streamStart = this.clock.now() + o.warmupMs
+    this.end = this.streamStart + this.blocks * o.blockMs + o.tailMs
+    this.planStream()
+    this.payload = createRandom(deriveSeed(o.seed, 'payload')).fill(new Uint8Array(Math.max(...this.blockBytes)))
+    const secretKey = createRandom(deriveSeed(o.seed, 'key')).fill(new Uint8Array(32))
+    this.broadcaster = this.addNode('b', 'broadcaster', null, o.broadcasterUploadBps, 'broadcaster', false,
+      o.createCore(null, this.coreOptions('b', { keyPair: { publicKey: publicKeyOf(secretKey), secretKey } })))
+    this.plan()
+  }
+
+  private coreOptions (id: string, extra: Partial<MunroOptions> = {}): Partial<MunroOptions> {
+    return {
+      ...this.opts.core,
+      ...extra,
+      clock: this.clock,
+      random: createRandom(deriveSeed(this.opts.seed, `core:${id}`)),
+      ...(this.signatureCache === null ? {} : { signatureCache: this.signatureCache })
+    }
+  }
+
+  /** Block sizes and flags: the mean size gives the bit rate; keyframe blocks are larger. */
+  private planStream (): void {
+    const o = this.opts
+    const mean = o.bitrate / 8 * o.blockMs / 1000
+    const r = createRandom(deriveSeed(o.seed, 'stream'))
+    const kfShare = Math.min(1, o.blockMs / o.keyframeIntervalMs)
+    const other = kfShare >= 1 ? 1 : (1 - kfShare * o.keyframeSizeFactor) / (1 - kfShare)
+    for (let k = 0; k < this.blocks; k++) {
+      const t = k * o.blockMs
+      const key = k === 0 || Math.floor(t / o.keyframeIntervalMs) > Math.floor((t - o.blockMs) / o.keyframeIntervalMs)
+      this.blockFlags[k] = key ? BLOCK_FLAG_CLUSTER_START | BLOCK_FLAG_KEYFRAME : 0
+      this.blockBytes[k] = Math.max(1, Math.round(mean * (key ? o.keyframeSizeFactor : other) * (1 + r.uniform(-o.sizeJitter, o.sizeJitter))))
+    }
+  }
+
+  /** Schedules joins, appends, churn, samples. */
+  private plan (): void {
+    const o = this.opts
+    const c = this.clock
+    const t0 = c.now()
+    const late = Math.round(o.viewers * o.lateJoinShare)
+    const streamEnd = this.streamStart + this.blocks * o.blockMs
+    for (let i = 0; i < o.viewers; i++) {
+      const at = i < o.viewers - late
+        ? t0 + this.random.uniform(0, o.joinWindowMs)
+        : this.streamStart + this.random.uniform(0, 0.8 * o.durationMs)
+      c.at(at, () => { this.join(false) })
+    }
+    for (let i = 0; i < o.tamperers; i++) c.at(t0 + this.random.uniform(0, o.joinWindowMs), () => { this.join(true) })
+    const leaves = Math.round(o.churnPerMinute * o.viewers * o.durationMs / 60_000)
+    for (let i = 0; i < leaves; i++) {
+      const pick = this.random()
+      c.at(this.streamStart + this.random.uniform(0, 0.9 * o.durationMs), () => { this.churn(pick) })
+    }
+    c.at(t0, () => { this.broadcaster.mro.setMetadata(this.payload.subarray(0, 200)).catch(this.fail) })
+    for (let k = 0; k < this.blocks; k++) c.at(this.streamStart + k * o.blockMs, () => { this.append(k) })
+    for (let t = this.streamStart; t <= streamEnd; t += o.sampleEveryMs) c.at(t, () => { this.sample() }, false)
+  }
+
+  private readonly fail = (err: unknown): void => { throw err }
+
+  private append (k: number): void {
+    const b = this.broadcaster
+    const data = this.payload.slice(0, this.blockBytes[k])
+    data[0] = k & 0xff; data[1] = (k >>> 8) & 0xff
+    this.appendAt[k] = this.clock.now()
+    b.verifiedAt[k] = this.clock.now()
+    b.hop[k] = 0
+    b.mro.append(data, { flags: this.blockFlags[k] }).catch(this.fail)
+  }
+
+  private sample (): void {
+    const live = this.nodes.filter(n => n.role === 'viewer' && n.leftAt === null)
+    let bytes = 0
+    let blocks = 0
+    for (const n of live) { const s = n.mro.stats(); bytes += s.bytes; blocks += s.blocks }
+    this.memorySamples.push({
+      tMs: this.clock.now() - this.streamStart,
+      viewers: live.length,
+      meanLogBytes: live.length === 0 ? 0 : bytes / live.length,
+      meanLogBlocks: live.length === 0 ? 0 : blocks / live.length,
+      ...(this.opts.probe === undefined ? {} : { probe: this.opts.probe() })
+    })
+  }
+
+  private addNode (id: string, role: PeerRole, uploadClass: UploadClass | null, bps: number, label: string, tamper: boolean, mro: Munro): SimNode {
+    const o = this.opts
+    const random = createRandom(deriveSeed(o.seed, `node:${id}`))
+    const node: SimNode = {
+      id, role, mro, tamper, uploadClass: uploadClass?.label ?? label,
+      uplink: new Uplink(this.clock, bps, o.frameOverheadBytes),
+      accessMs: random.uniform(o.accessDelayMs[0], o.accessDelayMs[1]),
+      joinAt: this.clock.now(), leftAt: null,
+      conns: new Map(), backoff: new Map(), peerToNode: new Map(),
+      verifiedAt: new Float64Array(this.blocks).fill(NaN), hop: new Int16Array(this.blocks).fill(-1),
+      random, bytesIn: 0, bytesInFromBroadcaster: 0, duplicateBytes: 0, invalidSeen: 0,
+      byType: new Map(), seenPieces: new Map()
+    }
+    this.nodes.push(node)
+    this.byId.set(id, node)
+    this.members.set(id, role)
+    mro.on('verified', (e) => {
+      if (e.from === null || e.index >= this.blocks) return
+      node.verifiedAt[e.index] = this.clock.now()
+      const src = node.peerToNode.get(e.from)
+      const h = src === undefined ? -1 : (src.hop[e.index] as number)
+      node.hop[e.index] = h < 0 ? -1 : h + 1
+    })
+    mro.on('invalid', () => { node.invalidSeen++ })
+    mro.on('error', ({ error }) => { this.errors.push(`${id}: ${error.message}`) })
+    return node
+  }
+
+  private uploadClass (r: number): UploadClass {
+    let acc = 0
+    for (const c of this.opts.uploadMix) { acc += c.share; if (r < acc) return c }
+    return this.opts.uploadMix[this.opts.uploadMix.length - 1] as UploadClass
+  }
+
+  private join (tamper: boolean): void {
+    const id = `${tamper ? 't' : 'v'}${this.nextViewer++}`
+    const cls = tamper ? { label: 'tamper', share: 0, bitsPerSecond: 5_000_000 } : this.uploadClass(createRandom(deriveSeed(this.opts.seed, `class:${id}`))())
+    const node = this.addNode(id, 'viewer', cls, cls.bitsPerSecond, cls.label, tamper,
+      this.opts.createCore(this.broadcaster.mro.id, this.coreOptions(id)))
+    const loop = (): void => {
+      if (node.leftAt !== null) return
+      this.maintain(node)
+      this.clock.at(this.clock.now() + this.opts.maintainIntervalMs, loop, false)
+    }
+    loop()
+  }
+
+  /** A random honest viewer leaves; a newcomer replaces it. */
+  private churn (pick: number): void {
+    const live = this.nodes.filter(n => n.role === 'viewer' && !n.tamper && n.leftAt === null)
+    const node = live[Math.floor(pick * live.length)]
+    if (node !== undefined) this.leave(node)
+    this.join(false)
+  }
+
+  private leave (node: SimNode): void {
+    node.leftAt = this.clock.now()
+    this.members.delete(node.id)
+    node.mro.destroy().catch(this.fail)
+  }
+
+  private maintain (node: SimNode): void {
+    if (node.leftAt !== null || node.role === 'broadcaster') return
+    const topo = this.opts.topology
+    if (node.conns.size >= topo.maxPeers) return
+    const now = this.clock.now()
+    for (const [id, until] of node.backoff) if (until <= now) node.backoff.delete(id)
+    const members = new Map(this.members)
+    members.delete(node.id)
+    const dials = pickDials(topo, { role: node.role, members, connected: new Set(node.conns.keys()), backoff: node.backoff, now }, node.random)
+    for (const id of dials) {
+      const remote = this.byId.get(id)
+      if (remote !== undefined) this.dial(node, remote)
+    }
+  }
+
+  private signalDelay (a: SimNode, b: SimNode): number {
+    return a.accessMs + b.accessMs + 2 * this.opts.signalingDelayMs
+  }
+
+  private dial (a: SimNode, b: SimNode): void {
+    const conn: Conn = { remote: b, link: null }
+    a.conns.set(b.id, conn)
+    const sig = this.signalDelay(a, b)
+    const stillDialling = (): boolean => a.leftAt === null && a.conns.get(b.id) === conn
+    this.clock.at(this.clock.now() + sig, () => {
+      if (!stillDialling()) return
+      const topo = this.opts.topology
+      const accept = b.leftAt === null && !b.conns.has(a.id) &&
+        shouldAccept(topo, { role: b.role, members: this.members, connected: new Set(b.conns.keys()), backoff: b.backoff, now: this.clock.now() }, a.role)
+      if (!accept) {
+        this.clock.at(this.clock.now() + sig, () => {
+          if (!stillDialling()) return
+          a.conns.delete(b.id)
+          a.backoff.set(b.id, this.clock.now() + topo.retryAfterMs)
+          this.maintain(a)
+        }, false)
+        return
+      }
+      const back: Conn = { remote: a, link: null }
+      b.conns.set(a.id, back)
+      const open = this.clock.now() + sig + this.opts.connectRtts * 2 * (a.accessMs + b.accessMs)
+      this.clock.at(open, () => {
+        const ok = stillDialling() && b.leftAt === null && b.conns.get(a.id) === back
+        if (!ok) {
+          if (a.conns.get(b.id) === conn) a.conns.delete(b.id)
+          if (b.conns.get(a.id) === back) b.conns.delete(a.id)
+          return
+        }
+        const link = this.connect(a, b)
+        conn.link = link
+        back.link = link
+      })
+    }, false)
+  }
+
+  /** Opens a connection: a peer stream on each side, a channel each way. */
+  private connect (a: SimNode, b: SimNode): SimLink {
+    const delayMs = a.accessMs + b.accessMs
+    const n = ++this.links
+    const sa = a.mro.peerStream()
+    const sb = b.mro.peerStream()
+    this.label(a, sa, b, n)
+    this.label(b, sb, a, n)
+    const rng = createRandom(deriveSeed(this.opts.seed, `link:${a.id}:${b.id}:${n}`))
+    const opts = { delayMs, lossRate: this.opts.lossRate }
+    const link: SimLink = {
+      a, b, sa, sb, delayMs, closed: false,
+      ab: new Channel(a.uplink, this.clock, opts, rng, (f) => { this.deliver(a, b, sb, f) }),
+      ba: new Channel(b.uplink, this.clock, opts, rng, (f) => { this.deliver(b, a, sa, f) })
+    }
+    this.outgoing(a, sa).on('data', (f: unknown) => { link.ab.send(f as Uint8Array) })
+    this.outgoing(b, sb).on('data', (f: unknown) => { link.ba.send(f as Uint8Array) })
+    sa.on('close', () => { this.close(link, a) })
+    sb.on('close', () => { this.close(link, b) })
+    return link
+  }
+
+  private label (node: SimNode, stream: Duplex, remote: SimNode, n: number): void {
+    const label = `${remote.id}#${n}`
+    node.mro.labelPeer(stream, label)
+    const info = node.mro.peers.find(p => p.label === label)
+    if (info !== undefined) node.peerToNode.set(info.id, remote)
+  }
+
+  private outgoing (node: SimNode, stream: Duplex): Duplex {
+    if (!node.tamper) return stream
+    return stream.pipe(tamperStream(), () => {}) as unknown as Duplex
+  }
+
+  private deliver (from: SimNode, to: SimNode, stream: Duplex, frame: Uint8Array): void {
+    if (stream.destroyed || to.leftAt !== null) return
+    to.bytesIn += frame.length
+    if (from.role === 'broadcaster') to.bytesInFromBroadcaster += frame.length
+    const info = frameInfo(frame)
+    let t = to.byType.get(info.type)
+    if (t === undefined) to.byType.set(info.type, t = { frames: 0, bytes: 0 })
+    t.frames++
+    t.bytes += frame.length
+    if (info.type === 'piece') {
+      let seen = to.seenPieces.get(info.index)
+      if (seen === undefined) {
+        to.seenPieces.set(info.index, seen = new Set())
+        if (to.seenPieces.size > 64) to.seenPieces.delete(to.seenPieces.keys().next().value as number)
+      }
+      if (seen.has(info.piece)) to.duplicateBytes += frame.length
+      else seen.add(info.piece)
+    }
+    stream.write(frame)
+  }
+
+  /** One side's stream closed: the other side learns one link delay later. */
+  private close (link: SimLink, side: SimNode): void {
+    if (link.closed) {
+      this.forget(side, link)
+      return
+    }
+    link.closed = true
+    link.ab.close()
+    link.ba.close()
+    const other = side === link.a ? link.b : link.a
+    const otherStream = side === link.a ? link.sb : link.sa
+    this.forget(side, link)
+    this.clock.at(this.clock.now() + link.delayMs, () => {
+      otherStream.destroy()
+      this.forget(other, link)
+    })
+  }
+
+  private forget (node: SimNode, link: SimLink): void {
+    const remote = node === link.a ? link.b : link.a
+    const c = node.conns.get(remote.id)
+    if (c === undefined || c.link !== link) return
+    node.conns.delete(remote.id)
+    node.backoff.set(remote.id, this.clock.now() + this.opts.topology.retryAfterMs)
+    if (node.leftAt === null) this.clock.at(this.clock.now(), () => { this.maintain(node) }, false)
+  }
+
+  /** Runs the whole scenario; returns its metrics. Destroys every instance at the end. */
+  async run (): Promise<SimResult> {
+    const t0 = performance.now()
+    await this.clock.run(this.end)
+    const wallMs = performance.now() - t0
+    const result = summarise(this, wallMs)
+    for (const n of this.nodes) if (n.leftAt === null) await n.mro.destroy()
+    await this.clock.settle()
+    return result
+  }
+}
+
+/**
+ * Builds and runs one simulated swarm.
+ * @example
+ * ```ts
+ * const r = await simulate({ viewers: 100, durationMs: 30_000, seed: 7 })
+ * console.log(r.broadcasterUploadMultiple, r.latency.p95)
+ * ```
+ */
+export async function simulate (options: Partial<SimOptions> = {}): Promise<SimResult> {
+  return await new SwarmSim(options).run()
+}

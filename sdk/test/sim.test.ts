@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { simulate, VirtualClock, type SimOptions, type SimResult } from '../src/sim/index.js'
+
+/** 50 viewers with enough upload, one tampering peer, lossy 20–80 ms links, a 4 s stream. */
+const scenario: Partial<SimOptions> = {
+  seed: 7,
+  viewers: 50,
+  durationMs: 4000,
+  warmupMs: 1500,
+  tailMs: 5000,
+  uploadMix: [{ label: 'mid', share: 1, bitsPerSecond: 5_000_000 }],
+  tamperers: 1,
+  lossRate: 0.002
+}
+
+/** Everything but wall-clock figures. */
+function figures (r: SimResult): Omit<SimResult, 'cpu' | 'signatures'> & { events: number } {
+  const { cpu, signatures: _signatures, ...rest } = r
+  return { ...rest, events: cpu.events }
+}
+
+describe('swarm simulator', () => {
+  let first: SimResult
+
+  it('every viewer verifies every block from its start in a 50-peer swarm', async () => {
+    first = await simulate(scenario)
+    expect(first.errors.count).toBe(0)
+    expect(first.scenario.joined).toBe(50)
+    expect(first.delivery.expected).toBeGreaterThanOrEqual(50 * 13)
+    expect(first.incompleteViewers).toEqual([])
+    expect(first.delivery.undelivered).toBe(0)
+    // Every viewer started at block 0 (all joined before the first append)…
+    expect(first.delivery.expected).toBe(50 * first.scenario.blocks)
+    // …and the blocks crossed relays: the mesh, not the broadcaster, served most bytes.
+    expect(first.offload).toBeGreaterThan(0.5)
+    expect(first.latencyByHop.some(h => h.hop === '2')).toBe(true)
+    // The tampering peer was caught by its neighbours.
+    expect(first.invalidDrops).toBeGreaterThan(0)
+  }, 30_000)
+
+  it('the same seed gives the same numbers', async () => {
+    const again = await simulate(scenario)
+    expect(figures(again)).toEqual(figures(first))
+  }, 30_000)
+
+  it('a shared signature cache changes no delivery figure, only the verifications run', async () => {
+    const shared = await simulate({ ...scenario, sharedSignatureCache: true })
+    expect(figures(shared)).toEqual({ ...figures(first), scenario: { ...figures(first).scenario, sharedSignatureCache: true } })
+    expect(shared.signatures.verifications).toBeLessThan(first.signatures.verifications / 10)
+  }, 30_000)
+
+  it('another seed gives other numbers', async () => {
+    const other = await simulate({ ...scenario, seed: 8, sharedSignatureCache: true })
+    expect(other.latency).not.toEqual(first.latency)
+  }, 30_000)
+})
+
+describe('virtual clock', () => {
+  it('runs timers in time order, then insertion order, without waiting', async () => {
+    const clock = new VirtualClock({ quantumMs: 0 })
+    const seen: string[] = []
+    clock.setTimeout(() => { seen.push(`b@${clock.elapsed}`) }, 20)
+    clock.setTimeout(() => { seen.push(`a@${clock.elapsed}`) }, 10)
+    clock.setTimeout(() => { seen.push(`c@${clock.elapsed}`) }, 20)
+    const cancelled = clock.setTimeout(() => { seen.push('cancelled') }, 15)
+    clock.clearTimeout(cancelled)
+    const t0 = performance.now()
+    await clock.run(clock.now() + 60_000)
+    expect(performance.now() - t0).toBeLessThan(1000)
+    expect(seen).toEqual(['a@10', 'b@20', 'c@20'])
+    expect(clock.elapsed).toBe(60_000)
+  })
+
+  it('lets microtask chains finish before time advances', async () => {
+    const clock = new VirtualClock({ quantumMs: 1 })
+    const at: number[] = []
+    clock.setTimeout(() => {
+      const chain = (n: number): void => { if (n === 0) at.push(clock.elapsed); else queueMicrotask(() => { chain(n - 1) }) }
+      chain(50)
+      Promise.resolve().then(() => Promise.resolve()).then(() => { at.push(clock.elapsed) }, () => {})
+    }, 5)
+    clock.setTimeout(() => { at.push(clock.elapsed) }, 6)
+    await clock.run(clock.now() + 10)
+    expect(at).toEqual([5, 5, 6])
+  })
+})
