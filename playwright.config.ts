@@ -72,8 +72,8 @@ export default defineConfig({
       stderr: 'pipe'
     },
     {
-      // What `npm start` runs: builds the IIFE if stale, then the signaling server and the demo.
-      command: `node scripts/start.mjs --port ${DEMO_PORT} --signal-port ${SIGNAL_PORT}`,
+      // What `npm start` runs, with the demo built (`--preview`): builds what is stale, then serves.
+      command: `node scripts/start.mjs --preview --port ${DEMO_PORT} --signal-port ${SIGNAL_PORT}`,
       url: `http://127.0.0.1:${DEMO_PORT}/munro.iife.js`,
       reuseExistingServer: !process.env.CI,
       timeout: 120_000,

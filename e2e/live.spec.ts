@@ -19,9 +19,9 @@ test.describe.serial('live stream through the demo pages', () => {
     test.setTimeout(60_000)
     broadcaster = await openBroadcaster(browser, { maxBroadcasterPeers: '1' })
     for (let i = 1; i <= 3; i++) viewers.push(await openViewer(browser, `viewer${i}`, broadcaster.id))
-    for (const v of viewers) await expectPlaying(v.page, { withinMs: 25_000, watchMs: 1500 })
+    for (const v of viewers) await expectPlaying(v.page, { withinMs: 25_000 })
     // Let the mesh carry a few seconds of stream, then look at where blocks came from.
-    await viewers[0]?.page.waitForTimeout(4000)
+    await viewers[0]?.page.waitForTimeout(2000)
     const report: string[] = []
     let best = 0
     for (const v of viewers) {
@@ -65,9 +65,9 @@ test.describe.serial('live stream through the demo pages', () => {
     if (wait > 0) await broadcaster.page.waitForTimeout(wait)
     const joinedAt = Date.now()
     late = await openViewer(browser, 'late', broadcaster.id)
-    await expectPlaying(late.page, { withinMs: 6000, watchMs: 1500 })
+    await expectPlaying(late.page, { withinMs: 6000 })
     const firstFrameMs = await stat(late.page, 'stat-first-frame')
-    console.log(`late viewer: first frame ${firstFrameMs} ms after watch(), ${Date.now() - joinedAt} ms after navigation (incl. 1.5 s check)`)
+    console.log(`late viewer: first frame ${firstFrameMs} ms after watch(), ${Date.now() - joinedAt} ms after navigation (incl. the 3 s playback check)`)
     expect(firstFrameMs).not.toBe(null)
     expect(firstFrameMs).toBeLessThan(5000)
     const start = await late.page.getByTestId('stat-start').getAttribute('data-value')

@@ -5,9 +5,12 @@
 // What it builds, only when missing or older than its sources:
 //   - sdk/dist/munro.iife.js   (the <script> bundle the embed page loads)   vite build --mode iife
 //   - signaling-server/dist/   (the server, run here as a library)          tsc -p signaling-server/tsconfig.build.json
-// The broadcast and watch pages are served from the SDK's TypeScript source by Vite's dev server.
+//   - demo/dist/               (with --preview only)                       vite build --config demo/vite.config.ts
+// By default the broadcast and watch pages are served from the SDK's TypeScript source by Vite's
+// dev server, without hot reload (a reload would end a broadcast; pass --hmr to get it). With
+// --preview the built demo is served instead (what the e2e tests use: fewer, smaller files).
 //
-// Usage: node scripts/start.mjs [--port 5173] [--signal-port 8787] [--host 127.0.0.1] [--verbose]
+// Usage: node scripts/start.mjs [--port 5173] [--signal-port 8787] [--host 127.0.0.1] [--preview] [--hmr] [--verbose]
 //   --host 0.0.0.0 serves the LAN; note that browsers allow the camera only on https:// or
 //   http://localhost / 127.0.0.1, so other machines can watch but not broadcast over plain http.
 
@@ -26,11 +29,13 @@ const { values: args } = parseArgs({
     'signal-port': { type: 'string', default: process.env.MUNRO_SIGNAL_PORT ?? '8787' },
     host: { type: 'string', default: '127.0.0.1' },
     verbose: { type: 'boolean', default: false },
+    preview: { type: 'boolean', default: false },
+    hmr: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false }
   }
 })
 if (args.help) {
-  process.stdout.write('usage: npm start -- [--port 5173] [--signal-port 8787] [--host 127.0.0.1] [--verbose]\n')
+  process.stdout.write('usage: npm start -- [--port 5173] [--signal-port 8787] [--host 127.0.0.1] [--preview] [--hmr] [--verbose]\n')
   process.exit(0)
 }
 const port = Number(args.port)
@@ -80,6 +85,15 @@ buildIfStale('signaling-server/dist', signalDist,
   [join(ROOT, 'signaling-server', 'src'), join(sdk, 'src', 'signaling', 'protocol.ts')],
   ROOT, ['tsc', '-p', 'signaling-server/tsconfig.build.json'])
 
+const demoDir = join(ROOT, 'demo')
+const demoConfig = join(demoDir, 'vite.config.ts')
+if (args.preview) {
+  buildIfStale('demo/dist', join(demoDir, 'dist', 'index.html'),
+    [join(demoDir, 'src'), join(demoDir, 'public'), join(demoDir, 'index.html'), join(demoDir, 'watch.html'), demoConfig,
+      join(sdk, 'src'), join(sdk, 'vite.browser.ts')],
+    ROOT, ['vite', 'build', '--config', demoConfig, '--logLevel', 'warn'])
+}
+
 const { createSignalingServer } = await import(pathToFileURL(signalDist).href)
 let signaling
 try {
@@ -92,15 +106,23 @@ try {
 
 // The demo's Vite config reads this to tell pages where the signaling server is.
 process.env.MUNRO_SIGNAL_PORT = String(signaling.port)
-const { createServer } = await import('vite')
+const vite = await import('vite')
 let demo
 try {
-  demo = await createServer({
-    configFile: join(ROOT, 'demo', 'vite.config.ts'),
-    logLevel: args.verbose ? 'info' : 'warn',
-    server: { host: args.host, port, strictPort: true }
-  })
-  await demo.listen()
+  if (args.preview) {
+    demo = await vite.preview({
+      configFile: demoConfig,
+      logLevel: args.verbose ? 'info' : 'warn',
+      preview: { host: args.host, port, strictPort: true }
+    })
+  } else {
+    demo = await vite.createServer({
+      configFile: demoConfig,
+      logLevel: args.verbose ? 'info' : 'warn',
+      server: { host: args.host, port, strictPort: true, hmr: args.hmr }
+    })
+    await demo.listen()
+  }
 } catch (err) {
   await signaling.close()
   process.stderr.write(`[munro] could not start the demo on ${args.host}:${port}: ${err.message}\n` +
@@ -112,7 +134,7 @@ const address = demo.httpServer?.address()
 const demoPort = typeof address === 'object' && address !== null ? address.port : port
 const shown = args.host === '0.0.0.0' ? '127.0.0.1' : args.host
 const base = `http://${shown}:${demoPort}`
-log('ready')
+log(`ready (${args.preview ? 'built demo, vite preview' : 'vite dev server'})`)
 log(`  broadcast   ${base}/`)
 log(`  watch       ${base}/watch.html?stream=<id>   (the broadcast page shows the link)`)
 log(`  embed       ${base}/embed.html?stream=<id>   (<script src="/munro.iife.js"> + <munro-player>)`)

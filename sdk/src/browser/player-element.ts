@@ -84,9 +84,21 @@ function createElementClass (): CustomElementConstructor {
     get stats (): WatchStats | null { return this.viewer?.stats ?? null }
     get handle (): WatchHandle | null { return this.viewer }
 
-    connectedCallback (): void { this.restart() }
+    private restartQueued = false
+
+    connectedCallback (): void { this.queueRestart() }
     disconnectedCallback (): void { this.halt() }
-    attributeChangedCallback (): void { if (this.isConnected) this.restart() }
+    attributeChangedCallback (): void { if (this.isConnected) this.queueRestart() }
+
+    /** Coalesces the attribute callbacks of one task (an upgrade fires one per attribute). */
+    private queueRestart (): void {
+      if (this.restartQueued) return
+      this.restartQueued = true
+      queueMicrotask(() => {
+        this.restartQueued = false
+        if (this.isConnected) this.restart()
+      })
+    }
 
     private setStatus (text: string, state: string): void {
       this.status.textContent = text
