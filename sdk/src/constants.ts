@@ -61,3 +61,10 @@ export const SIGNATURE_CACHE_SIZE = 256
 
 /** Index ranges longer than this in one HAVE are refused: a live window never needs more. */
 export const MAX_HAVE_SPAN = 2 ** 32
+
+/**
+ * Bytes queued to one peer (not yet taken by its transport) beyond which no new block is started
+ * for it: it gets NO_DATA and pulls elsewhere, and it is not pushed to. A slow peer must not make
+ * us hold an unbounded copy of the stream in memory. Eight 250 ms blocks of a 4 Mbit/s stream.
+ */
+export const MAX_PEER_BACKLOG = 1024 * 1024

@@ -208,8 +208,11 @@ export class Munro {
   /** Length of the newest signed head: blocks 0 … length-1 are verifiable. */
   get length (): number { return this.log.length }
 
-  /** First block index of the live window. */
-  get start (): number { return this.log.start }
+  /**
+   * First block index of the live window: for a receiver, where its download started (the live
+   * edge when it joined) or later, once older blocks were discarded.
+   */
+  get start (): number { return Math.max(this.log.start, this.writable ? 0 : this.scheduler.wantFrom ?? 0) }
 
   /** The stream's current signed metadata, or null. */
   get metadata (): Uint8Array | null { return this.replicator.metadata?.data ?? null }
@@ -388,10 +391,28 @@ export class Munro {
   private startAtLiveEdge (): void {
     if (this.scheduler.wantFrom !== null) return
     let end = 0
-    for (const p of this.connections) end = Math.max(end, p.remote.have.end)
+    let source: Peer | null = null
+    for (const p of this.connections) if (p.remote.have.end > end) { end = p.remote.have.end; source = p }
     if (end === 0) return
     this.scheduler.wantFrom = Math.max(0, end - this.opts.liveBacklog)
+    this.edgeSource = source
     this.scheduler.update()
+  }
+
+  /**
+   * The peer whose (unauthenticated) HAVE set our starting point. Should it go away before any
+   * block from there on verified — a peer that lied about the live edge is dropped or leaves —
+   * the start is chosen again from the peers still connected.
+   */
+  private edgeSource: Peer | null = null
+
+  private reconsiderStart (gone: Peer): void {
+    if (gone !== this.edgeSource || this.opts.start !== 'live' || this.writable) return
+    this.edgeSource = null
+    const from = this.scheduler.wantFrom ?? 0
+    if (this.log.indices().some(i => i >= from)) return
+    this.scheduler.wantFrom = null
+    this.startAtLiveEdge()
   }
 
   private onclose (peer: Peer, error: Error | null): void {
@@ -401,6 +422,7 @@ export class Munro {
     this.closedTotals.proofBytesSent += peer.stats.proofBytesSent
     this.closedTotals.invalid += peer.stats.invalid
     this.replicator.dropPeer(peer)
+    this.reconsiderStart(peer)
     const info = this.peerInfo(peer)
     if (isMunroError(error) && VERIFICATION_CODES.has(error.code)) this.emit('invalid', { peer: info, error })
     else if (error !== null && !isMunroError(error)) this.emit('error', { error })
@@ -446,7 +468,7 @@ export class Munro {
    */
   readStream (options: { live?: boolean, start?: number } = {}): Readable {
     const live = options.live ?? true
-    let next: number | null = options.start ?? (live ? null : this.log.start)
+    let next: number | null = options.start ?? (live ? null : this.start)
     const firstLive = (): Promise<number> => new Promise((resolve) => {
       const held = this.log.indices().filter(i => isComplete(this.log.get(i) as BlockEntry))
       if (held.length > 0) { resolve(held[held.length - 1] as number); return }
@@ -464,7 +486,7 @@ export class Munro {
               next++
               return
             } catch (err) {
-              if (isMunroError(err, 'ERR_OUT_OF_WINDOW') && live) { next = this.log.start; continue }
+              if (isMunroError(err, 'ERR_OUT_OF_WINDOW') && live) { next = this.start; continue }
               throw err
             }
           }

@@ -68,8 +68,8 @@ export class Peer {
   chokedUs = false
   /** First block index this subscriber wants pushed. */
   subscribedFrom = 0
-  /** Blocks this peer failed to deliver; not asked again from it. */
-  readonly failed = new Set<number>()
+  /** Blocks this peer failed to deliver, with when it may be asked again (local clock, ms). */
+  readonly failed = new Map<number, number>()
   /** A label the application may attach (the swarm puts the remote's signaling id here). */
   label: string | null = null
   closed = false
@@ -103,6 +103,11 @@ export class Peer {
     } catch (err) {
       this.destroy(err instanceof Error ? err : new MunroError('ERR_PROTOCOL', String(err)))
     }
+  }
+
+  /** Bytes written to this peer's stream and not yet taken by its transport. */
+  get backlog (): number {
+    return (this.stream as unknown as { _readableState: { buffered: number } })._readableState.buffered
   }
 
   /** Sends one message as one frame; returns its size in bytes. */

@@ -17,7 +17,7 @@
  */
 import * as flat from 'flat-tree'
 import type { Clock } from './clock.js'
-import { PROTOCOL_NAME, PROTOCOL_VERSION } from './constants.js'
+import { MAX_PEER_BACKLOG, PROTOCOL_NAME, PROTOCOL_VERSION } from './constants.js'
 import { MunroError } from './errors.js'
 import { isComplete, type BlockEntry, type BlockLog } from './log.js'
 import { equalBytes, isRootOf, lastLeaf, rootFor, type ProofNode } from './merkle-tree.js'
@@ -114,7 +114,7 @@ export class Replicator {
   onhave (peer: Peer, m: Have): void {
     peer.remote.have.add(m.start, m.start + m.count)
     // A block it could not serve before may be servable now.
-    for (const i of peer.failed) if (i >= m.start && i < m.start + m.count) peer.failed.delete(i)
+    for (const i of peer.failed.keys()) if (i >= m.start && i < m.start + m.count) peer.failed.delete(i)
     if (m.headLength > peer.remote.length) peer.remote.length = m.headLength
     this.upstream?.heard(peer, m.start + m.count - 1)
     this.scheduler.update()
@@ -135,7 +135,7 @@ export class Replicator {
   push (entry: BlockEntry, source: Peer | null): void {
     for (const p of this.peers()) {
       if (!p.subscribed || p === source || entry.index < p.subscribedFrom) continue
-      if (p.remote.have.has(entry.index) || p.serving.has(entry.index)) continue
+      if (p.remote.have.has(entry.index) || p.serving.has(entry.index) || p.backlog > MAX_PEER_BACKLOG) continue
       this.serve(p, entry, false)
     }
   }
@@ -150,7 +150,7 @@ export class Replicator {
   onrequest (peer: Peer, m: Request): void {
     if (peer.serving.has(m.index) && !m.fullProof) return // already on its way (pushed)
     const entry = this.log.get(m.index)
-    if (entry === undefined) {
+    if (entry === undefined || (peer.backlog > MAX_PEER_BACKLOG && m.index >= this.log.start)) {
       const reason = m.index < this.log.start ? NoDataReason.DISCARDED : NoDataReason.NOT_HELD
       peer.send({ type: 'no-data', index: m.index, reason, windowStart: this.log.start })
       return
@@ -324,7 +324,7 @@ export class Replicator {
     for (const p of this.peers()) {
       for (const n of p.sentNodes) if (lastLeaf(n) < start && lastLeaf(flat.parent(n)) < start) p.sentNodes.delete(n)
       for (const i of p.serving.keys()) if (i < start) p.serving.delete(i)
-      for (const i of p.failed) if (i < start) p.failed.delete(i)
+      for (const i of p.failed.keys()) if (i < start) p.failed.delete(i)
     }
   }
 }

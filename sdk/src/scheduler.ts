@@ -26,6 +26,9 @@ export interface SchedulerOptions {
   maxInflightPerPeer: number
 }
 
+/** A peer that failed to deliver a block is asked for it again after this many request timeouts. */
+const FAILED_BACKOFF_TIMEOUTS = 4
+
 interface Inflight {
   peer: Peer
   timer: TimerHandle
@@ -101,22 +104,29 @@ export class Scheduler {
     }
     const now = this.clock.now()
     for (const index of candidates) {
+      if (this.inflight.has(index)) continue // listed twice (eager and explicit) and just requested
       const hold = this.explicit.has(index) ? 0 : this.holdUntil(index)
       if (hold > now) { this.wakeAtTime(hold); continue }
-      const peer = this.pick(peers, index)
+      const peer = this.pick(peers, index, now)
       if (peer === null) {
-        if (this.explicit.has(index) && peers.every(p => p.remote.windowStart > index || p.failed.has(index))) this.onunavailable(index)
+        // Gone for good only when every peer's window has moved past it; a peer that merely
+        // failed to deliver is asked again once its back-off ends.
+        if (this.explicit.has(index) && peers.every(p => p.remote.windowStart > index)) this.onunavailable(index)
+        for (const p of peers) {
+          const until = p.failed.get(index)
+          if (until !== undefined && until > now && p.remote.have.has(index)) this.wakeAtTime(until)
+        }
         continue
       }
       this.request(peer, index, false)
     }
   }
 
-  private pick (peers: Peer[], index: number): Peer | null {
+  private pick (peers: Peer[], index: number, now: number): Peer | null {
     let best: Peer | null = null
     let bestLoad = Infinity
     for (const p of peers) {
-      if (!p.remote.have.has(index) || p.failed.has(index)) continue
+      if (!p.remote.have.has(index) || (p.failed.get(index) ?? 0) > now) continue
       if (p.inflight.size >= this.opts.maxInflightPerPeer) continue
       // Least loaded first, and a peer that choked us (its upload budget is spent: typically the
       // broadcaster) only when no one else has the block. Ties are broken at random.
@@ -138,7 +148,7 @@ export class Scheduler {
     return this.clock.setTimeout(() => {
       const req = this.inflight.get(index)
       if (req === undefined || req.peer !== peer) return
-      peer.failed.add(index)
+      this.markFailed(peer, index)
       peer.send({ type: 'cancel', index })
       this.clear(index)
       this.update()
@@ -168,6 +178,11 @@ export class Scheduler {
     req.timer = this.arm(req.peer, index)
   }
 
+  /** `peer` is not asked for `index` again for a while (its back-off). */
+  private markFailed (peer: Peer, index: number): void {
+    peer.failed.set(index, this.clock.now() + FAILED_BACKOFF_TIMEOUTS * this.opts.requestTimeout)
+  }
+
   /** Forgets the request for `index` (done, failed or cancelled). */
   clear (index: number): void {
     const req = this.inflight.get(index)
@@ -179,7 +194,7 @@ export class Scheduler {
 
   /** `peer` cannot serve `index`: ask someone else. */
   failed (peer: Peer, index: number): void {
-    peer.failed.add(index)
+    this.markFailed(peer, index)
     if (this.inflight.get(index)?.peer === peer) this.clear(index)
     this.update()
   }
