@@ -22,7 +22,7 @@ import { DEFAULT_TOPOLOGY } from '../src/swarm/topology.js'
 import { fmt, printTable, RESULTS_DIR } from './util.js'
 
 /** Stream length per audience size; 1,000 viewers are shortened to fit the time budget. */
-const DURATION_MS: Record<number, number> = { 10: 60_000, 100: 20_000, 1000: 8_000 }
+const DURATION_MS: Record<number, number> = { 10: 30_000, 100: 15_000, 1000: 4_000 }
 const SIZES = [10, 100, 1000]
 const SEED = 1
 
@@ -55,7 +55,7 @@ async function runOne (viewers: number, topology: 'star' | 'mesh', extra: Partia
   const cpu = process.cpuUsage(cpu0)
   const notes: string[] = []
   if (shared) notes.push('shared sig cache')
-  if (durationMs < 60_000) notes.push(`${durationMs / 1000} s stream`)
+  if (durationMs < 30_000) notes.push(`${durationMs / 1000} s stream`)
   const probes = result.memory.samples.map(s => (s.probe ?? 0) / Math.max(1, s.viewers + 1))
   return { viewers, topology, shortcut: notes.join(', ') || 'none', cpuMs: (cpu.user + cpu.system) / 1000, heapPerPeer: Math.max(0, ...probes), result }
 }
@@ -65,7 +65,7 @@ const pct = (x: number): string => Number.isFinite(x) ? `${(100 * x).toFixed(x <
 function mainRow (r: Run): Record<string, string | number> {
   const s = r.result
   return {
-    N: r.viewers,
+    N: String(r.viewers),
     topology: r.topology,
     'bcast ×': s.broadcasterUploadMultiple,
     offload: pct(s.offload),
@@ -85,7 +85,7 @@ function mainRow (r: Run): Record<string, string | number> {
 
 /** The same small run with and without the shared signature cache: delivery figures must match. */
 async function shortcutCheck (): Promise<Record<string, unknown>> {
-  const base: Partial<SimOptions> = { ...population(50), ...MESH(), durationMs: 20_000 }
+  const base: Partial<SimOptions> = { ...population(50), ...MESH(), durationMs: 10_000 }
   const own = await simulate({ ...base, sharedSignatureCache: false })
   const shared = await simulate({ ...base, sharedSignatureCache: true })
   const figures = (r: SimResult): Record<string, unknown> => ({
@@ -94,7 +94,7 @@ async function shortcutCheck (): Promise<Record<string, unknown>> {
     bytesByType: r.bytesByType, invalidDrops: r.invalidDrops
   })
   const identical = JSON.stringify(figures(own)) === JSON.stringify(figures(shared))
-  printTable('Shortcut check: 50 viewers, 20 s, mesh — own signature cache per peer vs one shared cache', [
+  printTable('Shortcut check: 50 viewers, 10 s, mesh — own signature cache per peer vs one shared cache', [
     { cache: 'own per peer', 'p50 ms': own.latency.p50, 'p95 ms': own.latency.p95, 'miss 2 s': pct(own.delivery.deadlineMissShare), offload: pct(own.offload), 'ed25519 verifies': own.signatures.verifications, 'wall ms': own.cpu.wallMs },
     { cache: 'shared', 'p50 ms': shared.latency.p50, 'p95 ms': shared.latency.p95, 'miss 2 s': pct(shared.delivery.deadlineMissShare), offload: pct(shared.offload), 'ed25519 verifies': shared.signatures.verifications, 'wall ms': shared.cpu.wallMs }
   ])
@@ -150,9 +150,9 @@ export async function runSimBench (): Promise<Record<string, unknown>> {
   }
   printTable('Swarm simulator: star vs munro mesh (2.5 Mbit/s, 300 ms blocks, 20–80 ms links, 30% weak uploaders, churn, tamperers)', runs.map(mainRow))
   printTable('Mesh: append → verified by hop count (ms)', runs.filter(r => r.topology === 'mesh').flatMap(r =>
-    r.result.latencyByHop.map(h => ({ N: r.viewers, hop: h.hop, share: pct(h.share), p50: h.p50, p95: h.p95, p99: h.p99 }))))
+    r.result.latencyByHop.map(h => ({ N: String(r.viewers), hop: h.hop, share: pct(h.share), p50: h.p50, p95: h.p95, p99: h.p99 }))))
   printTable('Mesh: upload used per viewer class (× bit rate)', runs.filter(r => r.topology === 'mesh').map(r => ({
-    N: r.viewers,
+    N: String(r.viewers),
     ...Object.fromEntries(Object.entries(r.result.uploadByClass).map(([k, v]) => [k, v.meanUploadMultiple]))
   })))
   const check = await shortcutCheck()
