@@ -58,7 +58,10 @@ async function expectPlays (page: Page, query: string, name: string, watchMs = 3
   expect(after.pageErrors).toEqual([])
   expect(after.playerErrors).toEqual([])
   expect(after.video.error).toBe(null)
-  expect(after.video.readyState).toBeGreaterThanOrEqual(3)
+  // At the live edge a busy machine can leave the sample instant in a momentary stall
+  // (HAVE_CURRENT_DATA); playing means back to HAVE_FUTURE_DATA within a second.
+  await expect.poll(async () => (await snapshot(page)).video.readyState, { timeout: 1000, intervals: [100] })
+    .toBeGreaterThanOrEqual(3)
   expect(after.video.width).toBe(640)
   expect(advanced).toBeGreaterThan(watchMs / 1000 * 0.75)
   expect(p?.state).toBe('playing')
