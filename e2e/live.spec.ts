@@ -67,7 +67,10 @@ test.describe.serial('live stream through the demo pages', () => {
     late = await openViewer(browser, 'late', broadcaster.id)
     await expectPlaying(late.page, { withinMs: 6000 })
     const firstFrameMs = await stat(late.page, 'stat-first-frame')
-    console.log(`late viewer: first frame ${firstFrameMs} ms after watch(), ${Date.now() - joinedAt} ms after navigation (incl. the 3 s playback check)`)
+    const join = await late.page.evaluate(() => window.__munroWatch?.handle()?.stats.join)
+    console.log(`late viewer: first frame ${firstFrameMs} ms after watch() (first peer ${join?.peerMs?.toFixed(0)}, ` +
+      `metadata ${join?.metadataMs?.toFixed(0)}, first block ${join?.firstBlockMs?.toFixed(0)}, first append ${join?.startMs?.toFixed(0)} ms), ` +
+      `${Date.now() - joinedAt} ms after navigation (incl. the 3 s playback check)`)
     expect(firstFrameMs).not.toBe(null)
     expect(firstFrameMs).toBeLessThan(5000)
     const start = await late.page.getByTestId('stat-start').getAttribute('data-value')

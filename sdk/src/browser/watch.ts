@@ -115,6 +115,8 @@ export interface WatchStats {
   startedAtKeyframe: boolean | null
   /** Milliseconds from `watch()` to the first played frame, or null. */
   firstFrameMs: number | null
+  /** Join breakdown, ms after `watch()`: first connection, metadata, first verified block, first block appended. */
+  join: { peerMs: number | null, metadataMs: number | null, firstBlockMs: number | null, startMs: number | null }
   player: PlayerStats
   swarm: SwarmStats
 }
@@ -189,6 +191,8 @@ export function watch (options: WatchOptions): WatchHandle {
   let startIndex: number | null = null
   let startedAtKeyframe: boolean | null = null
   let firstFrameMs: number | null = null
+  const join: WatchStats['join'] = { peerMs: null, metadataMs: null, firstBlockMs: null, startMs: null }
+  const since = (): number => performance.now() - startedAt
   let endedMetadataAt: number | null = null
   let lastSwarmStats: SwarmStats | null = null
   let swarm: Swarm | null = null
@@ -211,7 +215,9 @@ export function watch (options: WatchOptions): WatchHandle {
     void mro.destroy()
   }
 
+  mro.on('peer-add', () => { join.peerMs ??= since() })
   mro.on('metadata', ({ data }) => {
+    join.metadataMs ??= since()
     let ended = false
     try {
       ended = decodeMetadata(data).ended === true
@@ -226,6 +232,7 @@ export function watch (options: WatchOptions): WatchHandle {
   mro.on('verified', ({ index, flags }) => {
     verifiedBlocks++
     lastBlockAt = performance.now()
+    join.firstBlockMs ??= since()
     mro.get(index).then((data) => { player.push(index, data, flags) }, (err: unknown) => {
       if (isMunroError(err, 'ERR_OUT_OF_WINDOW')) player.skip(index)
     })
@@ -237,6 +244,7 @@ export function watch (options: WatchOptions): WatchHandle {
     emit('error', { error, fatal })
   })
   player.on('start', ({ index }) => {
+    join.startMs ??= since()
     startIndex = index
     const info = mro.info(index)
     startedAtKeyframe = info === undefined ? null : (info.flags & BLOCK_FLAG_KEYFRAME) !== 0
@@ -292,6 +300,7 @@ export function watch (options: WatchOptions): WatchHandle {
         startIndex,
         startedAtKeyframe,
         firstFrameMs,
+        join: { ...join },
         player: p,
         swarm: s
       }

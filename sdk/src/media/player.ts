@@ -87,6 +87,13 @@ const CATCH_UP_HYSTERESIS = 0.3
 const QUOTA_KEEP_BEHIND = 1
 /** Buffered-range edges closer than this (s) count as touching the playhead. */
 const RANGE_EPSILON = 0.05
+/**
+ * A playhead stalled (readyState < HAVE_FUTURE_DATA) within this many seconds of the end of its
+ * buffered range, with a later range buffered, is at a hole left by a skipped block: jump it.
+ * Longer than a video frame (50 ms at 20 fps) plus an audio packet; measured stalls sat 20–60 ms
+ * before the range end.
+ */
+const HOLE_STALL_WINDOW = 0.3
 
 /** Events of a {@link Player}; payloads are plain objects. */
 export type PlayerEvents = {
@@ -239,10 +246,18 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
   const onSourceBufferError = (): void => {
     reportError(new MediaLayerError('ERR_MEDIA_SOURCE', 'SourceBuffer append failed'), true)
   }
-  const onUpdateEnd = (): void => pump()
+  const onUpdateEnd = (): void => {
+    // Until playback starts, check at once rather than on the next tick: the start seek and
+    // play() then cost no timer period (join → first frame).
+    if (startIndex !== null && video.paused && !failed && !destroyed) tick()
+    else pump()
+  }
+  /** Plays as soon as the element can, instead of on the next tick. */
+  const onCanPlay = (): void => { if (!failed && !destroyed) startPlaying() }
 
   mediaSource.addEventListener('sourceopen', onSourceOpen)
   video.addEventListener('error', onVideoError)
+  video.addEventListener('canplay', onCanPlay)
   video.muted = true
   video.playsInline = true
   video.src = url
@@ -385,6 +400,16 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     emit('seek', { from, to, reason })
   }
 
+  function startPlaying (): void {
+    if (video.paused && !playPending && video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) {
+      playPending = true
+      video.play().then(() => { playPending = false }, (err: unknown) => {
+        playPending = false
+        reportError(new MediaLayerError('ERR_MEDIA_ELEMENT', `play() was refused: ${String(err)}`, { cause: err }), false)
+      })
+    }
+  }
+
   function tick (): void {
     if (failed || destroyed) return
     pump() // retries after a quota stall
@@ -392,15 +417,21 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     if (ranges.length === 0) return
     const t = video.currentTime
     let inside = false
+    let insideEnd = 0
     let after: number | null = null
     for (let i = 0; i < ranges.length; i++) {
       const s = ranges.start(i)
       const e = ranges.end(i)
-      if (t >= s - RANGE_EPSILON && t < e - RANGE_EPSILON / 2) inside = true
-      else if (s > t && after === null) after = s
+      if (t >= s - RANGE_EPSILON && t < e - RANGE_EPSILON / 2) {
+        inside = true
+        insideEnd = e
+      } else if (s > t && after === null) after = s
     }
     const edge = ranges.end(ranges.length - 1)
-    if (!inside && after !== null) {
+    // The element stalls up to a frame before the end of a range, which still counts as inside.
+    const stalledAtHole = inside && after !== null && insideEnd - t < HOLE_STALL_WINDOW &&
+      video.readyState < HTMLMediaElement.HAVE_FUTURE_DATA
+    if ((!inside || stalledAtHole) && after !== null) {
       seek(after + 0.01, startIndex !== null && counters.seeks === 0 ? 'start' : 'gap')
     } else if (edge - t > opts.maxLatency) {
       seek(Math.max(edge - opts.targetLatency, ranges.start(ranges.length - 1)), 'behind')
@@ -411,13 +442,7 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     } else if (latency <= opts.targetLatency && video.playbackRate !== 1) {
       video.playbackRate = 1
     }
-    if (video.paused && !playPending && video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) {
-      playPending = true
-      video.play().then(() => { playPending = false }, (err: unknown) => {
-        playPending = false
-        reportError(new MediaLayerError('ERR_MEDIA_ELEMENT', `play() was refused: ${String(err)}`, { cause: err }), false)
-      })
-    }
+    startPlaying()
     // Evict media older than keepBehind seconds (in one remove, when idle).
     const sb = sourceBuffer
     if (sb !== null && pendingRemove === null && sb.buffered.length > 0) {
@@ -493,6 +518,7 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
       queue.clear()
       mediaSource.removeEventListener('sourceopen', onSourceOpen)
       video.removeEventListener('error', onVideoError)
+      video.removeEventListener('canplay', onCanPlay)
       if (sourceBuffer !== null) {
         sourceBuffer.removeEventListener('updateend', onUpdateEnd)
         sourceBuffer.removeEventListener('error', onSourceBufferError)
