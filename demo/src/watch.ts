@@ -29,7 +29,9 @@ function render (s: WatchStats): void {
   setStat('stat-rejected', String(s.rejectedBlocks), s.rejectedBlocks)
   setStat('stat-start', s.startIndex === null ? '–' : `${s.startIndex}${s.startedAtKeyframe === true ? ' (keyframe)' : ''}`,
     s.startIndex === null ? null : `${s.startIndex}:${s.startedAtKeyframe === true ? 'keyframe' : 'other'}`)
-  setStat('stat-first-frame', fmtMs(s.firstFrameMs), s.firstFrameMs)
+  const j = s.join
+  setStat('stat-first-frame', s.firstFrameMs === null ? '–'
+    : `${fmtMs(s.firstFrameMs)} (peer ${fmtMs(j.peerMs)}, metadata ${fmtMs(j.metadataMs)}, first block ${fmtMs(j.firstBlockMs)})`, s.firstFrameMs)
   setStat('stat-player', `${s.player.state}, ${s.player.gaps} gaps, ${s.player.errors} errors`, s.player.state)
   if (s.state === 'playing') setStatus(`live · ${s.peers} peers`, 'playing')
 }
