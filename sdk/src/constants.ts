@@ -63,8 +63,34 @@ export const SIGNATURE_CACHE_SIZE = 256
 export const MAX_HAVE_SPAN = 2 ** 32
 
 /**
- * Bytes queued to one peer (not yet taken by its transport) beyond which no new block is started
- * for it: it gets NO_DATA and pulls elsewhere, and it is not pushed to. A slow peer must not make
- * us hold an unbounded copy of the stream in memory. Eight 250 ms blocks of a 4 Mbit/s stream.
+ * Upload backlog (bytes queued to all peers, not yet taken by their transports) beyond which no
+ * pulled block is started: the requester gets NO_DATA and asks elsewhere. Pushes to subscribers
+ * come first; a block queued behind a deep backlog is late anyway, and a slow uplink must not
+ * make us hold copies of the stream in memory. About one 250 ms block of a 4 Mbit/s stream.
  */
-export const MAX_PEER_BACKLOG = 1024 * 1024
+export const MAX_PEER_BACKLOG = 128 * 1024
+
+/**
+ * Backlog to a subscriber beyond which we stop pushing to it (CHOKE): our upload cannot keep up
+ * with it, and it will find a faster upstream. About one block of a 4 Mbit/s stream.
+ */
+export const SUBSCRIBER_BACKLOG = 128 * 1024
+
+/**
+ * Throughput assumed for a peer not yet measured (bytes per ms, ~4 Mbit/s): optimistic, so that
+ * new peers are tried, and then ranked by what they deliver.
+ */
+export const DEFAULT_PEER_RATE = 500
+
+/**
+ * Bytes handed to a peer stream ahead of its consumer; the rest waits in the peer's outbox,
+ * where control messages overtake pieces. simple-peer's own buffered-amount limit is 64 KiB.
+ */
+export const STREAM_AHEAD_BYTES = 64 * 1024
+
+/**
+ * Stripes of the stream for push (see upstream.ts): block i belongs to stripe i mod STRIPES, and
+ * each stripe has its own upstream. Four lets a peer with twice the bit rate of upload feed
+ * eight quarter-stream subscriptions; more would add per-stripe control traffic for little.
+ */
+export const STRIPES = 4

@@ -8,7 +8,7 @@
  */
 import {
   HASH_SIZE, MAX_BLOCK_SIZE, MAX_HAVE_SPAN, MAX_INDEX, MAX_METADATA_SIZE, MAX_PIECE_TREE_DEPTH,
-  MAX_PROOF_NODES, PIECE_SIZE, SIGNATURE_SIZE
+  MAX_PROOF_NODES, PIECE_SIZE, SIGNATURE_SIZE, STRIPES
 } from './constants.js'
 import { Reader, Writer } from './encoding.js'
 import { MunroError } from './errors.js'
@@ -60,7 +60,9 @@ export const NoDataReason = Object.freeze({
   /** Before the sender's live window: discarded, and will not come back. */
   DISCARDED: 1,
   /** Not held (yet): ask elsewhere. */
-  NOT_HELD: 2
+  NOT_HELD: 2,
+  /** Held, but the sender's upload is backed up: ask elsewhere, or again shortly. */
+  BUSY: 3
 })
 
 /** The clear answer to a request that cannot be served. */
@@ -73,13 +75,13 @@ export interface Metadata { type: 'metadata', seq: number, signature: Uint8Array
  * "Push me every block you verify from `start` on, as soon as you verify it" (cut-through).
  * A viewer subscribes to one upstream peer at a time; everything else it pulls.
  */
-export interface Subscribe { type: 'subscribe', start: number }
+export interface Subscribe { type: 'subscribe', start: number, stripe: number }
 
-/** "Stop pushing to me." */
-export interface Unsubscribe { type: 'unsubscribe' }
+/** "Stop pushing me this stripe." */
+export interface Unsubscribe { type: 'unsubscribe', stripe: number }
 
-/** "I will not push to you" (my upload budget is spent): the answer to an unwanted Subscribe. */
-export interface Choke { type: 'choke' }
+/** "I will not push you this stripe" (my upload budget is spent). */
+export interface Choke { type: 'choke', stripe: number }
 
 /** Round-trip probes. */
 export interface Ping { type: 'ping', nonce: number }
@@ -95,6 +97,7 @@ interface Codec<M extends Message> {
 }
 
 const index = (r: Reader, what: string): number => r.uint(what, MAX_INDEX)
+const stripe = (r: Reader): number => r.uint('stripe', STRIPES - 1)
 
 function encodeNodes (w: Writer, nodes: readonly ProofNode[]): void {
   w.uint(nodes.length)
@@ -189,7 +192,7 @@ const noData: Codec<NoData> = {
   encode: (w, m) => { w.uint(m.index).uint(m.reason).uint(m.windowStart) },
   decode: (r) => {
     const m: NoData = { type: 'no-data', index: index(r, 'index'), reason: r.uint('reason', 255), windowStart: index(r, 'window start') }
-    if (m.reason !== NoDataReason.DISCARDED && m.reason !== NoDataReason.NOT_HELD) throw new MunroError('ERR_DECODE', `unknown no-data reason ${m.reason}`)
+    if (m.reason < NoDataReason.DISCARDED || m.reason > NoDataReason.BUSY) throw new MunroError('ERR_DECODE', `unknown no-data reason ${m.reason}`)
     return m
   }
 }
@@ -219,13 +222,21 @@ const pong: Codec<Pong> = {
 
 const subscribe: Codec<Subscribe> = {
   id: 10,
-  encode: (w, m) => { w.uint(m.start) },
-  decode: (r) => ({ type: 'subscribe', start: index(r, 'start') })
+  encode: (w, m) => { w.uint(m.start).uint(m.stripe) },
+  decode: (r) => ({ type: 'subscribe', start: index(r, 'start'), stripe: stripe(r) })
 }
 
-const unsubscribe: Codec<Unsubscribe> = { id: 11, encode: () => {}, decode: () => ({ type: 'unsubscribe' }) }
+const unsubscribe: Codec<Unsubscribe> = {
+  id: 11,
+  encode: (w, m) => { w.uint(m.stripe) },
+  decode: (r) => ({ type: 'unsubscribe', stripe: stripe(r) })
+}
 
-const choke: Codec<Choke> = { id: 12, encode: () => {}, decode: () => ({ type: 'choke' }) }
+const choke: Codec<Choke> = {
+  id: 12,
+  encode: (w, m) => { w.uint(m.stripe) },
+  decode: (r) => ({ type: 'choke', stripe: stripe(r) })
+}
 
 const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong, subscribe, unsubscribe, choke } as const
 const byId = new Map<number, Codec<Message>>(Object.values(codecs).map(c => [c.id, c as unknown as Codec<Message>]))

@@ -17,14 +17,15 @@
 import mitt, { type Emitter, type Handler } from 'mitt'
 import { Duplex, Readable, Writable } from 'streamx'
 import { discoveryKey as toDiscoveryKey, metadataSignable } from './caps.js'
-import { systemClock, type Clock, type Random } from './clock.js'
-import { MAX_METADATA_SIZE, PUBLIC_KEY_SIZE } from './constants.js'
+import { systemClock, type Clock, type Random, type TimerHandle } from './clock.js'
+import { MAX_METADATA_SIZE, PUBLIC_KEY_SIZE, STRIPES } from './constants.js'
 import { invalidArgument, isMunroError, MunroError, outOfRange, VERIFICATION_CODES } from './errors.js'
 import { BlockLog, isComplete, type BlockEntry, type WindowOptions } from './log.js'
 import { equalBytes } from './merkle-tree.js'
 import { Peer, type PeerStats } from './peer.js'
 import { Replicator, type SignedMetadata } from './replicator.js'
 import { Scheduler, type SchedulerOptions } from './scheduler.js'
+import { SAMPLE_MS, UploadMeter } from './upload.js'
 import { Upstream, type UpstreamOptions } from './upstream.js'
 import { generateKeyPair, publicKeyOf, sign, SignatureCache } from './verifier.js'
 
@@ -152,6 +153,8 @@ export class Munro {
   private readonly log: BlockLog
   private readonly scheduler: Scheduler
   private readonly upstream: Upstream | null
+  private readonly meter = new UploadMeter()
+  private meterTimer: TimerHandle | null = null
   private readonly replicator: Replicator
   private readonly cache: SignatureCache
   private readonly connections = new Set<Peer>()
@@ -162,7 +165,7 @@ export class Munro {
 
   constructor (id?: Uint8Array | string | null, options: Partial<MunroOptions> = {}) {
     const writable = id === undefined || id === null
-    this.opts = { ...DEFAULT_OPTIONS, maxSubscribers: writable ? 1 : 3, ...options }
+    this.opts = { ...DEFAULT_OPTIONS, maxSubscribers: writable ? 1 : 6, ...options }
     const o = this.opts
     if (!Number.isInteger(o.maxSubscribers) || o.maxSubscribers < 0) throw outOfRange('maxSubscribers', 'an integer ≥ 0')
     if (!(o.pushGrace >= 0)) throw outOfRange('pushGrace', 'a non-negative number of ms')
@@ -202,7 +205,11 @@ export class Munro {
       oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, head?.length === entry.index + 1 ? head.timestamp : null) },
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) },
       ondiscarded: () => {}
-    }, upstream, (peer, n) => peer.subscribed || n < o.maxSubscribers)
+    }, upstream, (total, onStripe) => {
+      const copies = this.meter.allowedCopies(o.maxSubscribers)
+      return total + 1 <= copies * STRIPES && onStripe + 1 <= Math.max(1, Math.ceil(copies))
+    })
+    this.meterTimer = o.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
 
   /** Length of the newest signed head: blocks 0 … length-1 are verifiable. */
@@ -345,7 +352,28 @@ export class Munro {
     for (const w of list) w.reject(err)
   }
 
+  /** Samples the uplink and chokes subscribers beyond what it can carry (see upload.ts). */
+  private readonly measureUpload = (): void => {
+    if (this.destroyed) return
+    let sent = this.closedTotals.bytesSent
+    let saturated = false
+    const subscriptions: Array<[Peer, number]> = []
+    for (const p of this.connections) {
+      sent += p.stats.bytesSent
+      if (p.queued > 0) saturated = true
+      for (const stripe of p.subscriptions) subscriptions.push([p, stripe])
+    }
+    this.meter.sample(this.opts.clock.now(), sent, saturated)
+    const allowed = Math.floor(this.meter.allowedCopies(this.opts.maxSubscribers) * STRIPES)
+    for (const [p, stripe] of subscriptions.slice(allowed)) {
+      p.subscriptions.delete(stripe)
+      p.send({ type: 'choke', stripe })
+    }
+    this.meterTimer = this.opts.clock.setTimeout(this.measureUpload, SAMPLE_MS)
+  }
+
   private oncomplete (entry: BlockEntry, from: Peer | null, headTimestamp: number | null): void {
+    this.meter.block(this.opts.clock.now(), entry.byteLength)
     const list = this.waiters.get(entry.index)
     if (list !== undefined) {
       this.waiters.delete(entry.index)
@@ -512,6 +540,7 @@ export class Munro {
   async destroy (): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true
+    if (this.meterTimer !== null) this.opts.clock.clearTimeout(this.meterTimer)
     this.scheduler.destroy()
     for (const p of [...this.connections]) p.destroy(null)
     for (const index of [...this.waiters.keys()]) this.rejectWaiters(index, new MunroError('ERR_DESTROYED', 'this munro instance was destroyed'))

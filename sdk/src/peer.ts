@@ -5,6 +5,7 @@
  * @module
  */
 import { Duplex } from 'streamx'
+import { STREAM_AHEAD_BYTES } from './constants.js'
 import { MunroError, isMunroError } from './errors.js'
 import { decodeMessage, type Message } from './messages.js'
 import { RangeSet } from './range-set.js'
@@ -26,6 +27,8 @@ export interface PeerStats {
   invalid: number
   /** Last measured round-trip time in ms, or null before the first pong. */
   rtt: number | null
+  /** Smoothed delivery rate of the blocks this peer sent us, bytes per ms, or null. */
+  rate: number | null
 }
 
 /** What we know about the remote end of a connection. */
@@ -51,7 +54,7 @@ export class Peer {
   readonly remote: RemoteState = { windowStart: 0, length: 0, have: new RangeSet() }
   readonly stats: PeerStats = {
     bytesSent: 0, bytesReceived: 0, blocksReceived: 0, blocksSent: 0, piecesReceived: 0, piecesSent: 0,
-    proofBytesSent: 0, invalid: 0, rtt: null
+    proofBytesSent: 0, invalid: 0, rtt: null, rate: null
   }
 
   /** Handshake received and accepted. */
@@ -62,8 +65,8 @@ export class Peer {
   readonly inflight = new Set<number>()
   /** Blocks we are sending this peer, with the piece-tree nodes it will hold (cut-through). */
   readonly serving = new Map<number, Set<number>>()
-  /** This peer subscribed to our pushes (see upstream.ts). */
-  subscribed = false
+  /** Stripes this peer subscribed to our pushes of (see upstream.ts). */
+  readonly subscriptions = new Set<number>()
   /** This peer choked our subscription: its upload budget is spent, so pull from it last. */
   chokedUs = false
   /** First block index this subscriber wants pushed. */
@@ -77,10 +80,20 @@ export class Peer {
   private closeError: Error | null = null
   private pingNonce = 0
   private pingSentAt = 0
+  /**
+   * Outbox: frames wait here until the stream's consumer (the transport) takes what it was
+   * given. Control messages overtake queued pieces, so announcements, requests and block
+   * headers are never stuck behind a backlog, and a cancelled block's pieces are dropped unsent.
+   */
+  private readonly control: Uint8Array[] = []
+  private readonly pieces: Array<{ index: number, frame: Uint8Array }> = []
+  private queuedBytes = 0
 
   constructor (private readonly handlers: PeerHandlers, private readonly now: () => number) {
     this.id = `p${nextPeerId++}`
     this.stream = new Duplex({
+      highWaterMark: STREAM_AHEAD_BYTES,
+      read: (cb: (err: Error | null) => void) => { this.flush(); cb(null) },
       write: (chunk: unknown, cb: (err: Error | null) => void) => { this.receive(chunk); cb(null) },
       final: (cb: (err: Error | null) => void) => { cb(null); this.close(null) },
       destroy: (cb: (err: Error | null) => void) => { cb(null); this.close(this.closeError) }
@@ -105,18 +118,46 @@ export class Peer {
     }
   }
 
-  /** Bytes written to this peer's stream and not yet taken by its transport. */
-  get backlog (): number {
+  private get streamBuffered (): number {
     return (this.stream as unknown as { _readableState: { buffered: number } })._readableState.buffered
   }
 
-  /** Sends one message as one frame; returns its size in bytes. */
+  /** Bytes waiting in the outbox: the transport is not keeping up. */
+  get queued (): number { return this.queuedBytes }
+
+  /** Bytes sent to this peer and not yet taken by its transport (outbox + stream buffer). */
+  get backlog (): number { return this.queuedBytes + this.streamBuffered }
+
+  /** Queues one message as one frame; returns its size in bytes. */
   send (message: Message): number {
     if (this.closed) return 0
     const frame = encodeFrame(message)
-    this.stats.bytesSent += frame.length
-    this.stream.push(frame)
+    if (message.type === 'piece') this.pieces.push({ index: message.index, frame })
+    else this.control.push(frame)
+    this.queuedBytes += frame.length
+    this.flush()
     return frame.length
+  }
+
+  /** Hands queued frames to the stream while its consumer keeps up. */
+  private flush (): void {
+    while (!this.closed && this.streamBuffered < STREAM_AHEAD_BYTES) {
+      const frame = this.control.shift() ?? this.pieces.shift()?.frame
+      if (frame === undefined) return
+      this.queuedBytes -= frame.length
+      this.stats.bytesSent += frame.length
+      this.stream.push(frame)
+    }
+  }
+
+  /** Drops the queued, unsent pieces of block `index` (the peer cancelled it). */
+  dropQueued (index: number): void {
+    for (let i = this.pieces.length - 1; i >= 0; i--) {
+      const p = this.pieces[i] as { index: number, frame: Uint8Array }
+      if (p.index !== index) continue
+      this.queuedBytes -= p.frame.length
+      this.pieces.splice(i, 1)
+    }
   }
 
   /** Sends a ping; the pong updates `stats.rtt`. */

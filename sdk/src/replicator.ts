@@ -17,7 +17,7 @@
  */
 import * as flat from 'flat-tree'
 import type { Clock } from './clock.js'
-import { MAX_PEER_BACKLOG, PROTOCOL_NAME, PROTOCOL_VERSION } from './constants.js'
+import { MAX_PEER_BACKLOG, PROTOCOL_NAME, PROTOCOL_VERSION, SUBSCRIBER_BACKLOG } from './constants.js'
 import { MunroError } from './errors.js'
 import { isComplete, type BlockEntry, type BlockLog } from './log.js'
 import { equalBytes, isRootOf, lastLeaf, rootFor, type ProofNode } from './merkle-tree.js'
@@ -25,7 +25,7 @@ import type { Data, Handshake, Have, Message, Metadata, NoData, Piece, Request }
 import { NoDataReason } from './messages.js'
 import type { Peer } from './peer.js'
 import type { Scheduler } from './scheduler.js'
-import type { Upstream } from './upstream.js'
+import { stripeOf, type Upstream } from './upstream.js'
 import { buildProof, verifyMetadata, type SignatureCache, type SignedHead } from './verifier.js'
 
 /** Signed metadata as held and forwarded. */
@@ -55,7 +55,8 @@ export class Replicator {
     private readonly hooks: ReplicatorHooks,
     /** Push subscriptions; null for the broadcaster, which has no upstream. */
     private readonly upstream: Upstream | null,
-    private readonly admitSubscriber: (peer: Peer, subscribers: number) => boolean
+    /** Whether one more stripe subscription fits, given how many we have in all and on that stripe. */
+    private readonly admitSubscriber: (total: number, onStripe: number) => boolean
   ) {}
 
   /** The handshake every connection opens with. */
@@ -72,14 +73,14 @@ export class Replicator {
       case 'handshake': return this.onhandshake(peer, m)
       case 'have': return this.onhave(peer, m)
       case 'request': return this.onrequest(peer, m)
-      case 'cancel': peer.serving.delete(m.index); return
+      case 'cancel': peer.serving.delete(m.index); peer.dropQueued(m.index); return
       case 'data': return this.ondata(peer, m)
       case 'piece': return this.onpiece(peer, m)
       case 'no-data': return this.onnodata(peer, m)
       case 'metadata': return this.onmetadata(peer, m)
-      case 'subscribe': return this.onsubscribe(peer, m.start)
-      case 'unsubscribe': peer.subscribed = false; return
-      case 'choke': peer.chokedUs = true; this.upstream?.onchoke(peer); return
+      case 'subscribe': return this.onsubscribe(peer, m.start, m.stripe)
+      case 'unsubscribe': peer.subscriptions.delete(m.stripe); return
+      case 'choke': peer.chokedUs = true; this.upstream?.onchoke(peer, m.stripe); return
       case 'ping': peer.send({ type: 'pong', nonce: m.nonce }); return
       case 'pong': peer.onpong(m.nonce)
     }
@@ -120,22 +121,34 @@ export class Replicator {
     this.scheduler.update()
   }
 
-  onsubscribe (peer: Peer, start: number): void {
-    let subscribers = 0
-    for (const p of this.peers()) if (p.subscribed) subscribers++
-    if (!this.admitSubscriber(peer, subscribers)) {
-      peer.send({ type: 'choke' })
+  onsubscribe (peer: Peer, start: number, stripe: number): void {
+    if (peer.subscriptions.has(stripe)) { peer.subscribedFrom = Math.min(peer.subscribedFrom, start); return }
+    let total = 0
+    let onStripe = 0
+    for (const p of this.peers()) {
+      total += p.subscriptions.size
+      if (p.subscriptions.has(stripe)) onStripe++
+    }
+    if (!this.admitSubscriber(total, onStripe)) {
+      peer.send({ type: 'choke', stripe })
       return
     }
-    peer.subscribed = true
+    peer.subscriptions.add(stripe)
     peer.subscribedFrom = start
   }
 
   /** Pushes a block whose header just verified (or was signed) to every subscriber lacking it. */
   push (entry: BlockEntry, source: Peer | null): void {
+    const stripe = stripeOf(entry.index)
     for (const p of this.peers()) {
-      if (!p.subscribed || p === source || entry.index < p.subscribedFrom) continue
-      if (p.remote.have.has(entry.index) || p.serving.has(entry.index) || p.backlog > MAX_PEER_BACKLOG) continue
+      if (!p.subscriptions.has(stripe) || p === source || entry.index < p.subscribedFrom) continue
+      if (p.remote.have.has(entry.index) || p.serving.has(entry.index)) continue
+      if (p.backlog > SUBSCRIBER_BACKLOG) {
+        // Our upload cannot keep up with this subscriber: let it find a faster upstream.
+        p.subscriptions.delete(stripe)
+        p.send({ type: 'choke', stripe })
+        continue
+      }
       this.serve(p, entry, false)
     }
   }
@@ -150,14 +163,27 @@ export class Replicator {
   onrequest (peer: Peer, m: Request): void {
     if (peer.serving.has(m.index) && !m.fullProof) return // already on its way (pushed)
     const entry = this.log.get(m.index)
-    if (entry === undefined || (peer.backlog > MAX_PEER_BACKLOG && m.index >= this.log.start)) {
+    if (entry === undefined) {
       const reason = m.index < this.log.start ? NoDataReason.DISCARDED : NoDataReason.NOT_HELD
       peer.send({ type: 'no-data', index: m.index, reason, windowStart: this.log.start })
+      return
+    }
+    // Pulls are served from upload left over by pushes: when our upload is backed up, the
+    // requester is told to go elsewhere (it will, at once) instead of queueing behind it.
+    if (this.uploadBacklog() > MAX_PEER_BACKLOG) {
+      peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })
       return
     }
     if (!this.serve(peer, entry, m.fullProof)) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.NOT_HELD, windowStart: this.log.start })
     }
+  }
+
+  /** Bytes queued to all peers and not yet taken by their transports (our upload backlog). */
+  uploadBacklog (): number {
+    let n = 0
+    for (const p of this.peers()) n += p.backlog
+    return n
   }
 
   /** Whether `peer` holds log-tree node `n`, as far as we know. */
@@ -229,7 +255,7 @@ export class Replicator {
     if (req === undefined || req.peer !== peer) {
       // Not asked of this peer: a push from our upstream, or a stale answer (cancelled, timed out).
       const held = this.log.get(m.index)
-      if (peer !== this.upstream?.parent || (held !== undefined && isComplete(held)) || m.index < this.log.start ||
+      if (peer !== this.upstream?.parentOf(m.index) || (held !== undefined && isComplete(held)) || m.index < this.log.start ||
           !this.scheduler.adopt(peer, m.index)) {
         peer.send({ type: 'cancel', index: m.index })
         return
@@ -276,7 +302,7 @@ export class Replicator {
       if (isComplete(entry)) p.serving.delete(m.index)
     }
     if (isComplete(entry)) {
-      this.scheduler.clear(m.index)
+      this.scheduler.complete(m.index, entry.byteLength)
       const head = this.headOf.get(m.index) ?? null
       this.headOf.delete(m.index)
       // Announced once already when the header verified (for cut-through); again now that it is
@@ -288,6 +314,10 @@ export class Replicator {
   }
 
   onnodata (peer: Peer, m: NoData): void {
+    if (m.reason === NoDataReason.BUSY) {
+      this.scheduler.busy(peer, m.index)
+      return
+    }
     peer.remote.have.delete(m.index)
     if (m.windowStart > peer.remote.windowStart) {
       peer.remote.windowStart = m.windowStart

@@ -10,6 +10,7 @@
 import type { Clock, Random, TimerHandle } from './clock.js'
 import type { BlockLog, WindowOptions } from './log.js'
 import { isComplete } from './log.js'
+import { DEFAULT_PEER_RATE } from './constants.js'
 import type { Peer } from './peer.js'
 
 /** Scheduler settings. */
@@ -26,6 +27,9 @@ export interface SchedulerOptions {
   maxInflightPerPeer: number
 }
 
+/** A busy peer (NO_DATA BUSY) is asked again after this long (ms): about one block's time. */
+const BUSY_BACKOFF_MS = 250
+
 /** A peer that failed to deliver a block is asked for it again after this many request timeouts. */
 const FAILED_BACKOFF_TIMEOUTS = 4
 
@@ -33,7 +37,11 @@ interface Inflight {
   peer: Peer
   timer: TimerHandle
   fullProof: boolean
+  startedAt: number
 }
+
+/** Weight of a new sample in a peer's smoothed delivery rate. */
+const RATE_SMOOTHING = 0.3
 
 export class Scheduler {
   private readonly inflight = new Map<number, Inflight>()
@@ -122,16 +130,20 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The peer to ask for `index`: among those that have it, the one expected to deliver soonest
+   * (measured rate shared by what is already in flight to it); a peer that choked us (its upload
+   * budget is spent: typically the broadcaster) only when no one else has it. Ties at random.
+   */
   private pick (peers: Peer[], index: number, now: number): Peer | null {
     let best: Peer | null = null
-    let bestLoad = Infinity
+    let bestScore = -Infinity
     for (const p of peers) {
       if (!p.remote.have.has(index) || (p.failed.get(index) ?? 0) > now) continue
       if (p.inflight.size >= this.opts.maxInflightPerPeer) continue
-      // Least loaded first, and a peer that choked us (its upload budget is spent: typically the
-      // broadcaster) only when no one else has the block. Ties are broken at random.
-      const load = p.inflight.size + (p.chokedUs ? this.opts.maxInflightPerPeer : 0)
-      if (load < bestLoad || (load === bestLoad && this.random() < 0.5)) { best = p; bestLoad = load }
+      let score = (p.stats.rate ?? DEFAULT_PEER_RATE) / (1 + p.inflight.size)
+      if (p.chokedUs) score -= 1e9
+      if (score > bestScore || (score === bestScore && this.random() < 0.5)) { best = p; bestScore = score }
     }
     return best
   }
@@ -140,7 +152,7 @@ export class Scheduler {
   request (peer: Peer, index: number, fullProof: boolean): void {
     this.clear(index)
     peer.inflight.add(index)
-    this.inflight.set(index, { peer, fullProof, timer: this.arm(peer, index) })
+    this.inflight.set(index, { peer, fullProof, timer: this.arm(peer, index), startedAt: this.clock.now() })
     peer.send({ type: 'request', index, fullProof })
   }
 
@@ -163,7 +175,7 @@ export class Scheduler {
     const req = this.inflight.get(index)
     if (req !== undefined) return req.peer === peer
     peer.inflight.add(index)
-    this.inflight.set(index, { peer, fullProof: false, timer: this.arm(peer, index) })
+    this.inflight.set(index, { peer, fullProof: false, timer: this.arm(peer, index), startedAt: this.clock.now() })
     return true
   }
 
@@ -183,6 +195,17 @@ export class Scheduler {
     peer.failed.set(index, this.clock.now() + FAILED_BACKOFF_TIMEOUTS * this.opts.requestTimeout)
   }
 
+  /** Block `index` of `byteLength` bytes is complete: updates its sender's delivery rate. */
+  complete (index: number, byteLength: number): void {
+    const req = this.inflight.get(index)
+    if (req !== undefined) {
+      const sample = byteLength / Math.max(1, this.clock.now() - req.startedAt)
+      const s = req.peer.stats
+      s.rate = s.rate === null ? sample : (1 - RATE_SMOOTHING) * s.rate + RATE_SMOOTHING * sample
+    }
+    this.clear(index)
+  }
+
   /** Forgets the request for `index` (done, failed or cancelled). */
   clear (index: number): void {
     const req = this.inflight.get(index)
@@ -195,6 +218,13 @@ export class Scheduler {
   /** `peer` cannot serve `index`: ask someone else. */
   failed (peer: Peer, index: number): void {
     this.markFailed(peer, index)
+    if (this.inflight.get(index)?.peer === peer) this.clear(index)
+    this.update()
+  }
+
+  /** `peer` holds `index` but its upload is backed up: ask elsewhere now, and it again shortly. */
+  busy (peer: Peer, index: number): void {
+    peer.failed.set(index, this.clock.now() + BUSY_BACKOFF_MS)
     if (this.inflight.get(index)?.peer === peer) this.clear(index)
     this.update()
   }

@@ -1,35 +1,47 @@
 /**
- * Push: each peer subscribes to one upstream peer, which forwards every new block to it the
- * moment it verifies the block's header (and each piece as it verifies): one one-way delay per
- * hop instead of the three of HAVE → REQUEST → DATA. Everything else is still pulled, so a
- * slow or vanished upstream only costs `pushGrace` before the scheduler fetches elsewhere.
+ * Push, in stripes: block `i` belongs to stripe `i mod STRIPES`. For each stripe a peer
+ * subscribes to one upstream peer, which forwards every new block of that stripe the moment it
+ * verifies the block's header (and each piece as it verifies): one one-way delay per hop instead
+ * of the three of HAVE → REQUEST → DATA. Everything else is still pulled, so a slow or vanished
+ * upstream only costs `pushGrace` before the scheduler fetches elsewhere.
+ *
+ * Why stripes (as SplitStream): a subscription costs only 1/STRIPES of the stream, so a peer
+ * whose upload is twice the bit rate can feed eight subscriptions instead of one or two whole
+ * copies. Trees are wide and shallow however uneven the uploads, and the broadcaster still sends
+ * one copy: one subscriber per stripe.
  *
  * DEV DOCS
- * - Choosing: the upstream is the peer that announced the newest blocks earliest over the last
- *   {@link SCORE_WINDOW} blocks (it is closest to the source): 2 points for being first, 1 for
- *   second, so that a peer whose first announcer choked it still finds the next-closest one.
- *   We switch only when another peer leads by {@link SWITCH_MARGIN}, so the choice does not flap.
- * - Budget: a peer pushes to at most `maxSubscribers` peers and chokes the rest; a choked peer
- *   leaves that upstream alone for {@link CHOKE_BACKOFF_MS} and picks another.
+ * - Choosing: a stripe's upstream is the peer that announced that stripe's newest blocks
+ *   earliest (2 points for being first, 1 for second) over the last {@link SCORE_WINDOW} of them:
+ *   it is closest to the source. We switch only when another peer leads by
+ *   {@link SWITCH_MARGIN}, so the choice does not flap.
+ * - Budget: a peer accepts subscriptions up to its measured upload (upload.ts) and chokes the
+ *   rest; a choked peer leaves that upstream alone for {@link CHOKE_BACKOFF_MS}.
+ * - An upstream that misses the grace for {@link MAX_MISSES} of a stripe's recent blocks is
+ *   left for another (it is too far from the source, or too slow for us).
  * - Cycles cannot starve anyone: blocks enter a cycle only from outside it, so the outside
  *   peer announces first and wins the next evaluation; meanwhile pull fills in.
  * @module
  */
+import { STRIPES } from './constants.js'
 import type { Peer } from './peer.js'
 
-/** Blocks over which upstream candidates are scored. */
-const SCORE_WINDOW = 16
-/** Lead (in first announcements) another peer needs before we switch upstream. */
-const SWITCH_MARGIN = 8
-/** How long a peer that choked us is not asked again (ms). */
-const CHOKE_BACKOFF_MS = 10_000
+/** Blocks of one stripe over which upstream candidates are scored. */
+const SCORE_WINDOW = 8
+/** Lead (in points) another peer needs before we switch a stripe's upstream. */
+const SWITCH_MARGIN = 4
+/** Blocks of a stripe an upstream may fail to push in time (of the last SCORE_WINDOW). */
+const MAX_MISSES = 2
+/** How long a peer that choked us (or was too slow) is not asked again (ms). */
+const CHOKE_BACKOFF_MS = 5_000
 
 /** Push settings. */
 export interface UpstreamOptions {
   /**
-   * Peers this peer pushes new blocks to (its upload budget, in copies of the stream); others
-   * are choked and pull. The broadcaster's default is 1: one copy, which its subscriber fans out.
-   * @default 1 for the broadcaster, 3 for receivers
+   * Most this peer pushes, in copies of the stream (each stripe subscription is 1/STRIPES of a
+   * copy); within it, what the measured upload allows. The broadcaster's default is 1: one
+   * subscriber per stripe, who fan out.
+   * @default 1 for the broadcaster, 6 for receivers
    */
   maxSubscribers: number
   /**
@@ -39,15 +51,18 @@ export interface UpstreamOptions {
   pushGrace: number
 }
 
+/** The stripe of block `index`. */
+export const stripeOf = (index: number): number => index % STRIPES
+
 export class Upstream {
-  /** The peer we are subscribed to, or null. */
-  parent: Peer | null = null
+  /** Our upstream per stripe, or null. */
+  readonly parents: Array<Peer | null> = new Array<Peer | null>(STRIPES).fill(null)
   /** The first two peers to announce each recent block, in order. */
   private readonly announcers = new Map<number, Peer[]>()
-  /** When each recent block was first heard of, if it was heard while subscribed (else absent). */
+  /** When each recent block was first heard of, if its stripe had an upstream then (-1: missed). */
   private readonly heardAt = new Map<number, number>()
-  private readonly seen = new Set<number>()
   private readonly choked = new Map<Peer, number>()
+  private readonly misses: number[][] = Array.from({ length: STRIPES }, () => [])
 
   constructor (
     private readonly opts: UpstreamOptions,
@@ -57,72 +72,95 @@ export class Upstream {
     private readonly nextIndex: () => number
   ) {}
 
+  /** Our upstream for block `index`'s stripe, if any. */
+  parentOf (index: number): Peer | null {
+    const p = this.parents[stripeOf(index)] ?? null
+    return p !== null && !p.closed ? p : null
+  }
+
   /** A peer told us of block `index` (HAVE, or a pushed DATA). */
   heard (peer: Peer, index: number): void {
     const list = this.announcers.get(index)
     if (list !== undefined) {
-      if (list.length < 2 && !list.includes(peer)) { list.push(peer); this.evaluate() }
+      if (list.length < 2 && !list.includes(peer)) { list.push(peer); this.evaluate(stripeOf(index)) }
       return
     }
-    // Only blocks announced while we are subscribed will be pushed; older ones are pulled at once.
-    if (this.parent !== null && !this.parent.closed) this.heardAt.set(index, this.now())
+    // Only blocks announced while their stripe has an upstream will be pushed; others are pulled.
+    if (this.parentOf(index) !== null) this.heardAt.set(index, this.now())
     this.announcers.set(index, [peer])
-    if (this.announcers.size > SCORE_WINDOW * 8) {
+    if (this.announcers.size > SCORE_WINDOW * STRIPES * 8) {
       for (const i of [...this.announcers.keys()]) {
-        if (i > index - SCORE_WINDOW * 4) continue
+        if (i > index - SCORE_WINDOW * STRIPES * 4) continue
         this.announcers.delete(i)
         this.heardAt.delete(i)
       }
     }
-    this.evaluate()
+    this.evaluate(stripeOf(index))
   }
 
-  /** Until when block `index` is left to the upstream's push (0: pull now). */
+  /** Until when block `index` is left to its stripe's upstream (0: pull now). */
   holdUntil (index: number): number {
-    if (this.parent === null || this.parent.closed) return 0
+    if (this.parentOf(index) === null) return 0
     const at = this.heardAt.get(index)
-    return at === undefined ? 0 : at + this.opts.pushGrace
+    if (at === undefined || at < 0) return 0
+    const until = at + this.opts.pushGrace
+    if (until <= this.now()) this.missed(index)
+    return until
   }
 
-  private score (peer: Peer, newest: number): number {
+  private missed (index: number): void {
+    const stripe = stripeOf(index)
+    const slow = this.parentOf(index)
+    this.heardAt.set(index, -1) // counted once
+    if (slow === null) return
+    const misses = this.misses[stripe] as number[]
+    misses.push(index)
+    while (misses.length > 0 && (misses[0] as number) <= index - SCORE_WINDOW * STRIPES) misses.shift()
+    if (misses.length < MAX_MISSES) return
+    misses.length = 0
+    slow.send({ type: 'unsubscribe', stripe })
+    this.parents[stripe] = null
+    this.choked.set(slow, this.now() + CHOKE_BACKOFF_MS)
+    this.evaluate(stripe)
+  }
+
+  private score (peer: Peer, stripe: number, newest: number): number {
     let n = 0
-    for (let i = newest; i > newest - SCORE_WINDOW; i--) {
+    for (let i = newest, k = 0; i >= 0 && k < SCORE_WINDOW; i -= STRIPES, k++) {
       const rank = this.announcers.get(i)?.indexOf(peer) ?? -1
       if (rank >= 0) n += 2 - rank
     }
     return n
   }
 
-  /** Subscribes to the best candidate if it beats the current upstream clearly. */
-  evaluate (): void {
+  /** Subscribes `stripe` to the best candidate if it beats the current upstream clearly. */
+  evaluate (stripe: number): void {
     let newest = -1
-    for (const i of this.announcers.keys()) newest = Math.max(newest, i)
+    for (const i of this.announcers.keys()) if (stripeOf(i) === stripe) newest = Math.max(newest, i)
     if (newest < 0) return
     const now = this.now()
     let best: Peer | null = null
     let bestScore = 0
     for (const p of this.peers()) {
       if (!p.handshaked || p.closed || (this.choked.get(p) ?? 0) > now) continue
-      const s = this.score(p, newest)
+      const s = this.score(p, stripe, newest)
       if (s > bestScore) { best = p; bestScore = s }
     }
-    if (best === null || best === this.parent) return
-    if (this.parent !== null && !this.parent.closed && bestScore < this.score(this.parent, newest) + SWITCH_MARGIN) return
-    this.subscribe(best)
+    const parent = this.parents[stripe] ?? null
+    if (best === null || best === parent) return
+    if (parent !== null && !parent.closed && bestScore < this.score(parent, stripe, newest) + SWITCH_MARGIN) return
+    if (parent !== null && !parent.closed) parent.send({ type: 'unsubscribe', stripe })
+    this.parents[stripe] = best
+    ;(this.misses[stripe] as number[]).length = 0
+    best.send({ type: 'subscribe', start: this.nextIndex(), stripe })
   }
 
-  private subscribe (peer: Peer): void {
-    if (this.parent !== null && !this.parent.closed) this.parent.send({ type: 'unsubscribe' })
-    this.parent = peer
-    peer.send({ type: 'subscribe', start: this.nextIndex() })
-  }
-
-  /** Our upstream refused us. */
-  onchoke (peer: Peer): void {
+  /** An upstream refused (or dropped) our subscription to `stripe`. */
+  onchoke (peer: Peer, stripe: number): void {
     this.choked.set(peer, this.now() + CHOKE_BACKOFF_MS)
-    if (this.parent === peer) {
-      this.parent = null
-      this.evaluate()
+    if (this.parents[stripe] === peer) {
+      this.parents[stripe] = null
+      this.evaluate(stripe)
     }
   }
 
@@ -133,9 +171,10 @@ export class Upstream {
       const at = list.indexOf(peer)
       if (at >= 0) list.splice(at, 1)
     }
-    if (this.parent === peer) {
-      this.parent = null
-      this.evaluate()
+    for (let s = 0; s < STRIPES; s++) {
+      if (this.parents[s] !== peer) continue
+      this.parents[s] = null
+      this.evaluate(s)
     }
   }
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   HASH_SIZE, MAX_BLOCK_SIZE, MAX_FRAME_SIZE, MAX_HAVE_SPAN, MAX_INDEX, MAX_METADATA_SIZE, MAX_PIECE_TREE_DEPTH,
-  MAX_PROOF_NODES, PIECE_SIZE, SIGNATURE_SIZE
+  STRIPES, MAX_PROOF_NODES, PIECE_SIZE, SIGNATURE_SIZE
 } from '../src/constants.js'
 import { Writer } from '../src/encoding.js'
 import { MunroError } from '../src/errors.js'
@@ -68,9 +68,9 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('metadata' as const), seq: index, signature: fc.uint8Array({ minLength: 64, maxLength: 64 }), data: fc.uint8Array({ maxLength: 64 }) }),
   fc.record({ type: fc.constant('ping' as const), nonce: fc.integer({ min: 0, max: 0xffffffff }) }),
   fc.record({ type: fc.constant('pong' as const), nonce: fc.integer({ min: 0, max: 0xffffffff }) }),
-  fc.record({ type: fc.constant('subscribe' as const), start: index }),
-  fc.record({ type: fc.constant('unsubscribe' as const) }),
-  fc.record({ type: fc.constant('choke' as const) })
+  fc.record({ type: fc.constant('subscribe' as const), start: index, stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
+  fc.record({ type: fc.constant('unsubscribe' as const), stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
+  fc.record({ type: fc.constant('choke' as const), stripe: fc.integer({ min: 0, max: STRIPES - 1 }) })
 )
 
 describe('message codecs', () => {
@@ -93,9 +93,9 @@ describe('message codecs', () => {
       { type: 'metadata', seq: 1, signature: new Uint8Array(64), data: new Uint8Array(0) },
       { type: 'ping', nonce: 1 },
       { type: 'pong', nonce: 1 },
-      { type: 'subscribe', start: 0 },
-      { type: 'unsubscribe' },
-      { type: 'choke' }
+      { type: 'subscribe', start: 0, stripe: 0 },
+      { type: 'unsubscribe', stripe: 1 },
+      { type: 'choke', stripe: STRIPES - 1 }
     ]
     samples.forEach((m, i) => {
       expect(m.type).toBe(ids[i])
@@ -184,7 +184,7 @@ describe('message codecs', () => {
     })
 
     it('NO_DATA with an unknown reason', () => {
-      expect(decodeError(body(6, w => { w.uint(0).uint(3).uint(0) }))).toBe('ERR_DECODE')
+      expect(decodeError(body(6, w => { w.uint(0).uint(4).uint(0) }))).toBe('ERR_DECODE')
     })
 
     it('METADATA over MAX_METADATA_SIZE, a short signature', () => {

@@ -60,7 +60,7 @@ describe('scheduler', () => {
     expect(r.start).toBe(4)
   })
 
-  it('stops starting blocks for a peer whose stream is backed up (NO_DATA), and resumes when it drains', async () => {
+  it('answers pulls with NO_DATA BUSY while its upload is backed up, and serves them once it drains', async () => {
     const b = createBroadcaster()
     const big = pattern(MAX_PEER_BACKLOG + 100_000, 3)
     await b.append(big)
@@ -75,7 +75,7 @@ describe('scheduler', () => {
     const data = await slow.next('data', m => m.index === 0)
     expect(data.byteLength).toBe(big.length)
     const answer = await slow.next('no-data', m => m.index === 1)
-    expect(answer.reason).toBe(2)
+    expect(answer.reason).toBe(3) // BUSY: held, ask again shortly
     slow.send({ type: 'request', index: 1, fullProof: false })
     expect((await slow.next('data', m => m.index === 1)).byteLength).toBe(5)
   })

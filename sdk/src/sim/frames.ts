@@ -16,7 +16,10 @@ const samples: Message[] = [
   { type: 'no-data', index: 0, reason: 1, windowStart: 0 },
   { type: 'metadata', seq: 1, signature: new Uint8Array(64), data: new Uint8Array(1) },
   { type: 'ping', nonce: 1 },
-  { type: 'pong', nonce: 1 }
+  { type: 'pong', nonce: 1 },
+  { type: 'subscribe', start: 0, stripe: 0 },
+  { type: 'unsubscribe', stripe: 0 },
+  { type: 'choke', stripe: 0 }
 ]
 
 const names = new Map<number, string>()

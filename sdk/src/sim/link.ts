@@ -32,6 +32,13 @@ export interface ChannelOptions {
   lossRate: number
 }
 
+/**
+ * Bytes a data channel buffers before its writer is told to wait: simple-peer's
+ * MAX_BUFFERED_AMOUNT (64 KiB). Beyond it the sender's core sees backpressure (its peer stream
+ * stops being read), as in a browser.
+ */
+export const SEND_BUFFER_BYTES = 64 * 1024
+
 /** One direction of a connection: frames queued at the sender's uplink, delivered in order. */
 export class Channel {
   closed = false
@@ -43,6 +50,11 @@ export class Channel {
   private readonly queue: Uint8Array[] = []
   private head = 0
   private lastArrival = -Infinity
+  /** Bytes waiting at the uplink (the data channel's `bufferedAmount`). */
+  queuedBytes = 0
+  /** Called when the queue drains below {@link SEND_BUFFER_BYTES} after having exceeded it. */
+  ondrain: (() => void) | null = null
+  private full = false
 
   constructor (
     readonly uplink: Uplink,
@@ -59,7 +71,14 @@ export class Channel {
   send (frame: Uint8Array): void {
     if (this.closed) return
     this.queue.push(frame)
+    this.queuedBytes += frame.length
     this.uplink.wake(this)
+  }
+
+  /** Whether the sender should stop writing (as simple-peer does above its buffered-amount limit). */
+  get congested (): boolean {
+    if (this.queuedBytes > SEND_BUFFER_BYTES) this.full = true
+    return this.full
   }
 
   /** @internal next frame for the uplink, or undefined. */
@@ -67,6 +86,11 @@ export class Channel {
     if (this.head >= this.queue.length) return undefined
     const f = this.queue[this.head++] as Uint8Array
     if (this.head > 64 && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0 }
+    this.queuedBytes -= f.length
+    if (this.full && this.queuedBytes <= SEND_BUFFER_BYTES / 2) {
+      this.full = false
+      this.ondrain?.()
+    }
     return f
   }
 

@@ -436,11 +436,20 @@ export class SwarmSim {
       ab: new Channel(a.uplink, this.clock, opts, rng, (f) => { this.deliver(a, b, sb, f) }),
       ba: new Channel(b.uplink, this.clock, opts, rng, (f) => { this.deliver(b, a, sa, f) })
     }
-    this.outgoing(a, sa).on('data', (f: unknown) => { link.ab.send(f as Uint8Array) })
-    this.outgoing(b, sb).on('data', (f: unknown) => { link.ba.send(f as Uint8Array) })
+    this.pump(this.outgoing(a, sa), link.ab)
+    this.pump(this.outgoing(b, sb), link.ba)
     sa.on('close', () => { this.close(link, a) })
     sb.on('close', () => { this.close(link, b) })
     return link
+  }
+
+  /** Moves frames from a core's stream onto a channel, pausing the stream while the channel is full. */
+  private pump (stream: Duplex, ch: Channel): void {
+    stream.on('data', (f: unknown) => {
+      ch.send(f as Uint8Array)
+      if (ch.congested) stream.pause()
+    })
+    ch.ondrain = () => { stream.resume() }
   }
 
   private label (node: SimNode, stream: Duplex, remote: SimNode, n: number): void {

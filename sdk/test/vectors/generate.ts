@@ -75,9 +75,9 @@ export function sampleMessages (): Message[] {
     { type: 'metadata', seq: 2, signature: vectorBytes(64, 8), data: vectorBytes(20, 9) },
     { type: 'ping', nonce: 4_000_000_000 },
     { type: 'pong', nonce: 7 },
-    { type: 'subscribe', start: 4321 },
-    { type: 'unsubscribe' },
-    { type: 'choke' }
+    { type: 'subscribe', start: 4321, stripe: 2 },
+    { type: 'unsubscribe', stripe: 1 },
+    { type: 'choke', stripe: 3 }
   ]
 }
 
