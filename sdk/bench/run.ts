@@ -3,6 +3,7 @@
  * JSON under sdk/bench/results/. Pass section names to run only some: `npm run bench -- core`.
  */
 import { runCoreBench } from './core.js'
+import { runGlassBench } from './glass.js'
 import { runSignalingLoad } from './signaling-load.js'
 import { runSimBench } from './swarm-sim.js'
 import { runWebrtcSwarm } from './webrtc-swarm.js'
@@ -13,7 +14,8 @@ const sections: Record<string, Section> = {
   core: runCoreBench,
   signaling: runSignalingLoad,
   webrtc: runWebrtcSwarm,
-  sim: runSimBench
+  sim: runSimBench,
+  glass: runGlassBench
 }
 
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
