@@ -84,9 +84,11 @@ export const DEFAULT_PEER_RATE = 500
 
 /**
  * Bytes handed to a peer stream ahead of its consumer; the rest waits in the peer's outbox,
- * where control messages overtake pieces. simple-peer's own buffered-amount limit is 64 KiB.
+ * where control messages overtake pieces. One frame: below the stream, the transport buffers
+ * more of its own (simple-peer: 64 KiB), and every byte queued in FIFO order there delays the
+ * next block header.
  */
-export const STREAM_AHEAD_BYTES = 64 * 1024
+export const STREAM_AHEAD_BYTES = 16 * 1024
 
 /**
  * Stripes of the stream for push (see upstream.ts): block i belongs to stripe i mod STRIPES, and

@@ -129,12 +129,35 @@ export class Replicator {
       total += p.subscriptions.size
       if (p.subscriptions.has(stripe)) onStripe++
     }
-    if (!this.admitSubscriber(total, onStripe)) {
+    if (!this.admitSubscriber(total, onStripe) && !this.rebalance(peer, stripe)) {
       peer.send({ type: 'choke', stripe })
       return
     }
     peer.subscriptions.add(stripe)
     peer.subscribedFrom = start
+  }
+
+  /**
+   * The stripe is full here, but a subscriber holding more stripes than its fair share (our
+   * subscriptions spread over the peers subscribed to us) gives this one up to `peer`, so that
+   * each child forwards only part of the stream: the broadcaster's one copy goes out in stripes
+   * to several children, not whole to one.
+   */
+  private rebalance (peer: Peer, stripe: number): boolean {
+    let total = 0
+    let subscribers = peer.subscriptions.size === 0 ? 1 : 0
+    const holders: Peer[] = []
+    for (const p of this.peers()) {
+      total += p.subscriptions.size
+      if (p.subscriptions.size > 0) subscribers++
+      if (p.subscriptions.has(stripe)) holders.push(p)
+    }
+    const fair = Math.max(1, Math.ceil(total / subscribers))
+    const heavy = holders.find(p => p !== peer && p.subscriptions.size > fair && p.subscriptions.size > peer.subscriptions.size + 1)
+    if (heavy === undefined) return false
+    heavy.subscriptions.delete(stripe)
+    heavy.send({ type: 'choke', stripe })
+    return true
   }
 
   /** Pushes a block whose header just verified (or was signed) to every subscriber lacking it. */
@@ -143,7 +166,7 @@ export class Replicator {
     for (const p of this.peers()) {
       if (!p.subscriptions.has(stripe) || p === source || entry.index < p.subscribedFrom) continue
       if (p.remote.have.has(entry.index) || p.serving.has(entry.index)) continue
-      if (p.backlog > SUBSCRIBER_BACKLOG) {
+      if (p.queued > SUBSCRIBER_BACKLOG) {
         // Our upload cannot keep up with this subscriber: let it find a faster upstream.
         p.subscriptions.delete(stripe)
         p.send({ type: 'choke', stripe })
@@ -179,10 +202,13 @@ export class Replicator {
     }
   }
 
-  /** Bytes queued to all peers and not yet taken by their transports (our upload backlog). */
+  /**
+   * Bytes waiting in every peer's outbox: what transports have not taken because they are full
+   * (our upload backlog). Bytes already handed to a stream are in flight and not counted.
+   */
   uploadBacklog (): number {
     let n = 0
-    for (const p of this.peers()) n += p.backlog
+    for (const p of this.peers()) n += p.queued
     return n
   }
 
