@@ -241,6 +241,10 @@ const choke: Codec<Choke> = {
 const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong, subscribe, unsubscribe, choke } as const
 const byId = new Map<number, Codec<Message>>(Object.values(codecs).map(c => [c.id, c as unknown as Codec<Message>]))
 
+/** Each message type's type byte on the wire. */
+export const MESSAGE_TYPE_IDS: Readonly<Record<MessageType, number>> = Object.freeze(
+  Object.fromEntries(Object.entries(codecs).map(([type, c]) => [type, c.id])) as Record<MessageType, number>)
+
 /** Encodes a message (type byte + body). */
 export function encodeMessage (m: Message): Uint8Array {
   const codec = codecs[m.type] as Codec<Message>

@@ -1,31 +1,12 @@
 /**
  * Peeks at a frame's message type (and a PIECE's block and piece numbers) without decoding it,
  * so that the simulator can count bytes by message type and spot duplicate pieces cheaply.
- * Type ids are read from the core's own encoder, so they follow the codec.
+ * Type ids come from the core's own codec table.
  * @module
  */
-import { encodeMessage, type Message } from '../messages.js'
+import { MESSAGE_TYPE_IDS } from '../messages.js'
 
-const samples: Message[] = [
-  { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0 },
-  { type: 'have', start: 0, count: 1, headLength: 1 },
-  { type: 'request', index: 0, fullProof: false },
-  { type: 'cancel', index: 0 },
-  { type: 'data', index: 0, byteLength: 1, flags: 0, pieceRoot: new Uint8Array(32), head: null, nodes: [] },
-  { type: 'piece', index: 0, piece: 0, uncles: [], data: new Uint8Array(1) },
-  { type: 'no-data', index: 0, reason: 1, windowStart: 0 },
-  { type: 'metadata', seq: 1, signature: new Uint8Array(64), data: new Uint8Array(1) },
-  { type: 'ping', nonce: 1 },
-  { type: 'pong', nonce: 1 },
-  { type: 'subscribe', start: 0, stripe: 0 },
-  { type: 'unsubscribe', stripe: 0 },
-  { type: 'choke', stripe: 0 }
-]
-
-const names = new Map<number, string>()
-for (const m of samples) {
-  try { names.set(encodeMessage(m)[0] as number, m.type) } catch { /* a message this core version lacks */ }
-}
+const names = new Map<number, string>(Object.entries(MESSAGE_TYPE_IDS).map(([type, id]) => [id, type]))
 
 /** What {@link frameInfo} reads. `index`/`piece` are -1 for anything but a PIECE. */
 export interface FrameInfo { type: string, index: number, piece: number }
