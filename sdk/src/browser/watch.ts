@@ -19,7 +19,7 @@ import { isMunroError } from '../errors.js'
 import { munro, type Munro } from '../munro.js'
 import { BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import { decodeMetadata } from '../media/metadata.js'
-import { createPlayer, type Player, type PlayerOptions, type PlayerStats } from '../media/player.js'
+import { createPlayer, DEFAULT_PLAYER_OPTIONS, type Player, type PlayerOptions, type PlayerStats } from '../media/player.js'
 import { DEFAULT_TOPOLOGY } from '../swarm/topology.js'
 import { joinSwarm, type Swarm, type SwarmOptions, type SwarmStats } from '../swarm/swarm.js'
 import { assertNonEmptyString, assertOptionalInt, assertOptionalNumber, emitSafely, stripUndefined, toError } from './util.js'
@@ -43,8 +43,9 @@ export interface WatchOptions {
    */
   maxPeers?: number
   /**
-   * Seconds behind the newest buffered media that playback aims for.
-   * @default 0.6
+   * Seconds of media the player aims to still have buffered when the next block arrives (the
+   * low point of its distance to the newest buffered media; see `PlayerOptions.targetLatency`).
+   * @default 0.12
    */
   targetLatency?: number
   /**
@@ -71,7 +72,7 @@ export interface WatchOptions {
 /** Defaults of the optional {@link WatchOptions}. */
 export const DEFAULT_WATCH_OPTIONS = Object.freeze({
   maxPeers: DEFAULT_TOPOLOGY.maxPeers,
-  targetLatency: 0.6,
+  targetLatency: DEFAULT_PLAYER_OPTIONS.targetLatency,
   liveBacklog: 4,
   endTimeoutMs: 15_000,
   unsafeTamperOutgoing: false

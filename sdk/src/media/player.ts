@@ -14,10 +14,25 @@
  * - A gap — the next index missing while later ones wait — ends after `gapTimeoutMs`, or at once
  *   when the caller says the index will never come (`skip(index)`): the player jumps to the next
  *   queued keyframe block (or waits for one), because a Cluster continued from the middle fails.
- * - A timer (`tickMs`) keeps playback near the live edge: jump over holes in the buffered
- *   ranges, play at `catchUpRate` when more than `targetLatency` (+ hysteresis) behind, seek
- *   to `edge − targetLatency` when more than `maxLatency` behind, and remove media older than
- *   `keepBehind` seconds so memory stays flat. `QuotaExceededError` evicts harder and retries.
+ * - Live edge. Media arrives in blocks (~285 ms apart at timeslice 250), so the distance from the
+ *   playhead to the newest buffered media is a sawtooth: it jumps up by a block on every append
+ *   and runs down until the next one. Its instantaneous value (or any threshold band on it) says
+ *   little — a controller with a dead band on it settles anywhere in that band. The player
+ *   instead samples the buffer still ahead of the playhead each time a block is appended while
+ *   playing (the low point of the sawtooth: the margin that kept playback from stalling) and
+ *   steers the smallest of the last few samples to `targetLatency`: playbackRate
+ *   `1 + LOW_GAIN × error`, clamped to [`slowRate`, `catchUpRate`], 1 inside ±`LOW_DEAD_BAND`.
+ *   That converges to the same place for every viewer. When the buffer ahead is thinner than
+ *   a safety margin (`targetLatency / 2`) it plays at `slowRate` regardless, to avoid a stall.
+ * - Start: when the first keyframe block is buffered, the playhead is put at
+ *   `edge − targetLatency − (one block's media)`, not at the start of the buffer, so the first
+ *   arrival already finds about `targetLatency` ahead. A late viewer's backlog blocks that land
+ *   after playback began are caught up by a seek: while joining (`JOIN_MS` after the first
+ *   frame) when the low point is more than `JOIN_SEEK_EXCESS` above the target, later when it
+ *   exceeds `maxLatency`.
+ * - The same timer (`tickMs`) jumps over holes in the buffered ranges and removes media older
+ *   than `keepBehind` seconds so memory stays flat. `QuotaExceededError` evicts harder and
+ *   retries.
  * - Media errors (SourceBuffer/`<video>` errors, failed appends) are `error` events; the fatal
  *   ones stop the player.
  * @module
@@ -31,14 +46,17 @@ import { decodeMetadata, type StreamMetadata } from './metadata.js'
 /** Options of {@link createPlayer}. */
 export interface PlayerOptions {
   /**
-   * Seconds behind the newest buffered media that playback aims for. Blocks arrive every
-   * ~285 ms (timeslice 250), so less than ~0.4 s stalls between blocks.
-   * @default 0.6
+   * Seconds of media the player aims to still have buffered ahead of the playhead when the next
+   * block arrives: the low point of its distance to the newest buffered media. The average
+   * distance is about this plus half a block's media (~0.14 s at timeslice 250); arrival jitter
+   * beyond this margin slows playback rather than stalling it.
+   * @default 0.12
    */
   targetLatency?: number
   /**
-   * Seconds behind the live edge beyond which the player seeks instead of speeding up.
-   * @default 3
+   * Seconds behind the live edge (the low point above) beyond which the player seeks instead of
+   * speeding up.
+   * @default 1
    */
   maxLatency?: number
   /**
@@ -46,6 +64,12 @@ export interface PlayerOptions {
    * @default 1.1
    */
   catchUpRate?: number
+  /**
+   * Slowest playback rate, used when the buffer ahead runs thinner than `targetLatency / 2` or
+   * the player is ahead of its target.
+   * @default 0.95
+   */
+  slowRate?: number
   /**
    * Seconds of already-played media kept in the SourceBuffer; older media is removed.
    * @default 5
@@ -72,17 +96,32 @@ export interface PlayerOptions {
 
 /** Defaults of {@link PlayerOptions}. */
 export const DEFAULT_PLAYER_OPTIONS: Readonly<Required<PlayerOptions>> = Object.freeze({
-  targetLatency: 0.6,
-  maxLatency: 3,
+  targetLatency: 0.12,
+  maxLatency: 1,
   catchUpRate: 1.1,
+  slowRate: 0.95,
   keepBehind: 5,
   gapTimeoutMs: 2000,
   maxQueuedBlocks: 600,
   tickMs: 250
 })
 
-/** Seconds above `targetLatency` before speeding up (avoids flapping between rates). */
-const CATCH_UP_HYSTERESIS = 0.3
+/** Buffer-ahead samples (one per block appended while playing) whose minimum is steered. */
+const LOW_SAMPLES = 4
+/** Samples older than this (ms) no longer count: a pause in arrivals is not a margin. */
+const LOW_MAX_AGE_MS = 2000
+/** playbackRate − 1 per second of error between the low point and `targetLatency`. */
+const LOW_GAIN = 0.5
+/** Error (s) within which the rate is 1: about a frame, well under the rate's step per block. */
+const LOW_DEAD_BAND = 0.015
+/** Rates are rounded to this step, so tiny changes don't re-set playbackRate every tick. */
+const RATE_STEP = 0.005
+/** Before the first frame, the start seek is repeated when the edge moved on by this (s). */
+const START_RESEEK = 0.1
+/** After the first frame, how long (ms) the join's late backlog blocks are caught up by a seek. */
+const JOIN_MS = 4000
+/** While joining, seek when the low point is this many seconds above the target (one block+). */
+const JOIN_SEEK_EXCESS = 0.3
 /** Seconds kept behind the playhead when a QuotaExceededError forces an eviction. */
 const QUOTA_KEEP_BEHIND = 1
 /** Buffered-range edges closer than this (s) count as touching the playhead. */
@@ -115,6 +154,11 @@ export interface PlayerStats {
   bufferedSeconds: number
   /** Seconds between the playhead and the newest buffered media: the latency to the live edge. */
   latency: number
+  /**
+   * Smallest buffer ahead of the playhead (s) seen when the last few blocks were appended while
+   * playing — what the live-edge control steers to `targetLatency` — or null without samples.
+   */
+  arrivalLatency: number | null
   /** Current `playbackRate`. */
   playbackRate: number
   /** Index of the first block appended, or null. */
@@ -174,6 +218,24 @@ function isIndex (v: unknown): v is number {
 }
 
 /**
+ * The live-edge control: the playbackRate for `low`, the smallest buffer ahead of the playhead
+ * seen when recent blocks arrived (null without recent samples), and `ahead`, the buffer ahead
+ * now. Pure; exported for tests.
+ * @internal
+ */
+export function liveEdgeRate (
+  low: number | null, ahead: number,
+  opts: Pick<Required<PlayerOptions>, 'targetLatency' | 'catchUpRate' | 'slowRate'>
+): number {
+  if (ahead < opts.targetLatency / 2) return opts.slowRate
+  if (low === null) return 1
+  const error = low - opts.targetLatency
+  if (Math.abs(error) <= LOW_DEAD_BAND) return 1
+  const rate = Math.round((1 + LOW_GAIN * error) / RATE_STEP) * RATE_STEP
+  return Math.min(opts.catchUpRate, Math.max(opts.slowRate, rate))
+}
+
+/**
  * Creates a MediaSource player on `video`. The element is muted (autoplay policies allow muted
  * playback only); unmute it from a user gesture.
  * @example
@@ -187,6 +249,8 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
   assertNumber('targetLatency', opts.targetLatency, 0)
   assertNumber('maxLatency', opts.maxLatency, opts.targetLatency)
   assertNumber('catchUpRate', opts.catchUpRate, 1)
+  assertNumber('slowRate', opts.slowRate, 0.5)
+  if (opts.slowRate > 1) throw new RangeError(`slowRate must be ≤ 1, got ${opts.slowRate}`)
   assertNumber('keepBehind', opts.keepBehind, 0.5)
   assertNumber('gapTimeoutMs', opts.gapTimeoutMs, 0)
   assertNumber('maxQueuedBlocks', opts.maxQueuedBlocks, 1)
@@ -214,6 +278,13 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
   let gapTimer: ReturnType<typeof setTimeout> | null = null
   let quotaStuck = false
   let playPending = false
+  /** Buffer ahead of the playhead when blocks were appended while playing: [ms, seconds]. */
+  let lows: Array<[number, number]> = []
+  /** Media seconds the last appended block added to the buffer end (an arrival's step). */
+  let lastStep = 0
+  let edgeBeforeAppend: number | null = null
+  /** performance.now() of the first frame played, or null before. */
+  let playingSince: number | null = null
   let ending = false
   let failed = false
   let destroyed = false
@@ -247,6 +318,12 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     reportError(new MediaLayerError('ERR_MEDIA_SOURCE', 'SourceBuffer append failed'), true)
   }
   const onUpdateEnd = (): void => {
+    const ranges = sourceBuffer?.buffered
+    if (edgeBeforeAppend !== null && ranges !== undefined && ranges.length > 0) {
+      const step = ranges.end(ranges.length - 1) - edgeBeforeAppend
+      if (step > 0 && step < 5) lastStep = step
+    }
+    edgeBeforeAppend = null
     // Until playback starts, check at once rather than on the next tick: the start seek and
     // play() then cost no timer period (join → first frame).
     if (startIndex !== null && video.paused && !failed && !destroyed) tick()
@@ -254,10 +331,12 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
   }
   /** Plays as soon as the element can, instead of on the next tick. */
   const onCanPlay = (): void => { if (!failed && !destroyed) startPlaying() }
+  const onPlaying = (): void => { if (playingSince === null) playingSince = performance.now() }
 
   mediaSource.addEventListener('sourceopen', onSourceOpen)
   video.addEventListener('error', onVideoError)
   video.addEventListener('canplay', onCanPlay)
+  video.addEventListener('playing', onPlaying)
   video.muted = true
   video.playsInline = true
   video.src = url
@@ -358,7 +437,13 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
       return
     }
     clearGapTimer()
+    const ahead = aheadOfPlayhead()
     if (!append(block.data)) return
+    edgeBeforeAppend = ahead === null ? null : ahead[1]
+    if (ahead !== null && playingSince !== null && !video.paused && !video.seeking) {
+      lows.push([performance.now(), ahead[0]])
+      if (lows.length > LOW_SAMPLES) lows.shift()
+    }
     queue.delete(next)
     if (counters.appendedBlocks === 0) emit('start', { index: next })
     counters.appendedBlocks++
@@ -393,8 +478,41 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     }
   }
 
+  /**
+   * [seconds buffered ahead of the playhead in its range, newest buffered end], or null when
+   * nothing is buffered. 0 ahead when the playhead is outside every range.
+   */
+  function aheadOfPlayhead (): [number, number] | null {
+    const ranges = video.buffered
+    if (ranges.length === 0) return null
+    const t = video.currentTime
+    let ahead = 0
+    for (let i = 0; i < ranges.length; i++) {
+      if (t >= ranges.start(i) - RANGE_EPSILON && t < ranges.end(i)) ahead = ranges.end(i) - t
+    }
+    return [ahead, ranges.end(ranges.length - 1)]
+  }
+
+  /** The smallest recent buffer-ahead sample, or null without recent ones. */
+  function arrivalLow (now: number): number | null {
+    lows = lows.filter(([at]) => now - at <= LOW_MAX_AGE_MS)
+    if (lows.length === 0) return null
+    return Math.min(...lows.map(([, v]) => v))
+  }
+
+  /**
+   * Where to put the playhead so that about `targetLatency` is still ahead when the next block
+   * arrives: the edge minus the target minus one block's media, within the edge's range.
+   */
+  function liveSeekTarget (ranges: TimeRanges): number {
+    const last = ranges.length - 1
+    const step = lastStep > 0 ? lastStep : 0.25
+    return Math.max(ranges.start(last), ranges.end(last) - opts.targetLatency - step)
+  }
+
   function seek (to: number, reason: PlayerEvents['seek']['reason']): void {
     const from = video.currentTime
+    lows = []
     video.currentTime = to
     counters.seeks++
     emit('seek', { from, to, reason })
@@ -427,20 +545,27 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
         insideEnd = e
       } else if (s > t && after === null) after = s
     }
-    const edge = ranges.end(ranges.length - 1)
+    const now = performance.now()
     // The element stalls up to a frame before the end of a range, which still counts as inside.
     const stalledAtHole = inside && after !== null && insideEnd - t < HOLE_STALL_WINDOW &&
       video.readyState < HTMLMediaElement.HAVE_FUTURE_DATA
-    if ((!inside || stalledAtHole) && after !== null) {
-      seek(after + 0.01, startIndex !== null && counters.seeks === 0 ? 'start' : 'gap')
-    } else if (edge - t > opts.maxLatency) {
-      seek(Math.max(edge - opts.targetLatency, ranges.start(ranges.length - 1)), 'behind')
+    // Until the first frame plays, follow the edge as a late viewer's backlog lands: a seek now
+    // costs less than one after playback began.
+    const starting = startIndex !== null && playingSince === null && !video.seeking
+    const low = arrivalLow(now)
+    const joining = playingSince !== null && now - playingSince < JOIN_MS
+    if (starting && (!inside || t < liveSeekTarget(ranges) - START_RESEEK)) {
+      seek(liveSeekTarget(ranges), 'start')
+    } else if ((!inside || stalledAtHole) && after !== null) {
+      seek(after + 0.01, 'gap')
+    } else if (low !== null && lows.length >= 2 &&
+      low - opts.targetLatency > (joining ? JOIN_SEEK_EXCESS : opts.maxLatency - opts.targetLatency)) {
+      seek(liveSeekTarget(ranges), 'behind')
     }
-    const latency = edge - video.currentTime
-    if (latency > opts.targetLatency + CATCH_UP_HYSTERESIS) {
-      if (video.playbackRate !== opts.catchUpRate) video.playbackRate = opts.catchUpRate
-    } else if (latency <= opts.targetLatency && video.playbackRate !== 1) {
-      video.playbackRate = 1
+    if (!video.seeking) {
+      const ahead = aheadOfPlayhead()
+      const rate = playingSince === null || ahead === null ? 1 : liveEdgeRate(arrivalLow(now), ahead[0], opts)
+      if (video.playbackRate !== rate) video.playbackRate = rate
     }
     startPlaying()
     // Evict media older than keepBehind seconds (in one remove, when idle).
@@ -519,6 +644,7 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
       mediaSource.removeEventListener('sourceopen', onSourceOpen)
       video.removeEventListener('error', onVideoError)
       video.removeEventListener('canplay', onCanPlay)
+      video.removeEventListener('playing', onPlaying)
       if (sourceBuffer !== null) {
         sourceBuffer.removeEventListener('updateend', onUpdateEnd)
         sourceBuffer.removeEventListener('error', onSourceBufferError)
@@ -550,6 +676,7 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
         state,
         bufferedSeconds,
         latency,
+        arrivalLatency: destroyed ? null : arrivalLow(performance.now()),
         playbackRate: video.playbackRate,
         startIndex,
         nextIndex: next,
