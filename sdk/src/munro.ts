@@ -205,7 +205,7 @@ export class Munro {
       oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, head?.length === entry.index + 1 ? head.timestamp : null) },
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) },
       ondiscarded: () => {}
-    }, upstream, (total, onStripe) => {
+    }, upstream, () => this.meter.busyLimit(), (total, onStripe) => {
       const copies = this.meter.allowedCopies(o.maxSubscribers)
       return total + 1 <= copies * STRIPES && onStripe + 1 <= Math.max(1, Math.ceil(copies))
     })

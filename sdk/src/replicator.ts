@@ -17,7 +17,7 @@
  */
 import * as flat from 'flat-tree'
 import type { Clock } from './clock.js'
-import { MAX_PEER_BACKLOG, PROTOCOL_NAME, PROTOCOL_VERSION, SUBSCRIBER_BACKLOG } from './constants.js'
+import { PROTOCOL_NAME, PROTOCOL_VERSION, SUBSCRIBER_BACKLOG } from './constants.js'
 import { MunroError } from './errors.js'
 import { isComplete, type BlockEntry, type BlockLog } from './log.js'
 import { equalBytes, isRootOf, lastLeaf, rootFor, type ProofNode } from './merkle-tree.js'
@@ -55,6 +55,8 @@ export class Replicator {
     private readonly hooks: ReplicatorHooks,
     /** Push subscriptions; null for the broadcaster, which has no upstream. */
     private readonly upstream: Upstream | null,
+    /** Upload backlog (bytes) beyond which pulls are answered BUSY. */
+    private readonly busyLimit: () => number,
     /** Whether one more stripe subscription fits, given how many we have in all and on that stripe. */
     private readonly admitSubscriber: (total: number, onStripe: number) => boolean
   ) {}
@@ -193,7 +195,7 @@ export class Replicator {
     }
     // Pulls are served from upload left over by pushes: when our upload is backed up, the
     // requester is told to go elsewhere (it will, at once) instead of queueing behind it.
-    if (this.uploadBacklog() > MAX_PEER_BACKLOG) {
+    if (this.uploadBacklog() > this.busyLimit()) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })
       return
     }

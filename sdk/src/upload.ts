@@ -10,6 +10,10 @@
  * @module
  */
 
+import { MAX_PEER_BACKLOG } from './constants.js'
+
+/** A pull waits at most about this long (ms) behind our upload backlog before we say BUSY. */
+const BUSY_DRAIN_MS = 250
 /** How often the uplink is sampled (ms). */
 export const SAMPLE_MS = 500
 /** Share of the measured capacity given to pushes; the rest answers pulls and control. */
@@ -56,6 +60,16 @@ export class UploadMeter {
     this.lastAt = now
     this.lastSent = sent
     this.lastSaturated = saturated
+  }
+
+  /**
+   * Upload backlog beyond which pulls are answered BUSY: what the uplink drains in
+   * {@link BUSY_DRAIN_MS}, at least MAX_PEER_BACKLOG. Unbounded while the uplink was never seen
+   * saturated: a fast server-like uplink drains any backlog at once.
+   */
+  busyLimit (): number {
+    if (this.capacity === null) return Infinity
+    return Math.max(MAX_PEER_BACKLOG, this.capacity * BUSY_DRAIN_MS)
   }
 
   /** Copies of the stream this peer can push (fractional: stripes), at most `max`. */

@@ -60,7 +60,7 @@ describe('scheduler', () => {
     expect(r.start).toBe(4)
   })
 
-  it('answers pulls with NO_DATA BUSY while its upload is backed up, and serves them once it drains', async () => {
+  it('answers pulls with NO_DATA BUSY once its uplink is measured backed up, and serves them once it drains', async () => {
     const b = createBroadcaster()
     const big = pattern(MAX_PEER_BACKLOG + 100_000, 3)
     await b.append(big)
@@ -69,11 +69,14 @@ describe('scheduler', () => {
     slow.stream.pause()
     slow.handshake()
     slow.send({ type: 'request', index: 0, fullProof: false })
+    // While the uplink was never seen saturated it is taken to be fast: the pull is queued.
     slow.send({ type: 'request', index: 1, fullProof: false })
-    await sleep(50)
+    await sleep(1200) // two upload samples with the outbox full and nothing drained
+    slow.send({ type: 'request', index: 1, fullProof: false })
+    await sleep(20)
     slow.stream.resume()
-    const data = await slow.next('data', m => m.index === 0)
-    expect(data.byteLength).toBe(big.length)
+    expect((await slow.next('data', m => m.index === 0)).byteLength).toBe(big.length)
+    expect((await slow.next('data', m => m.index === 1)).byteLength).toBe(5)
     const answer = await slow.next('no-data', m => m.index === 1)
     expect(answer.reason).toBe(3) // BUSY: held, ask again shortly
     slow.send({ type: 'request', index: 1, fullProof: false })
