@@ -207,7 +207,10 @@ export class Munro {
       ondiscarded: () => {}
     }, upstream, () => this.meter.busyLimit(), (total, onStripe) => {
       const copies = this.meter.allowedCopies(o.maxSubscribers)
-      return total + 1 <= copies * STRIPES && onStripe + 1 <= Math.max(1, Math.ceil(copies))
+      if (total + 1 > copies * STRIPES) return false
+      // The broadcaster sends each stripe once (its copies); a receiver may spend its budget on
+      // one stripe, which makes that stripe's tree wide and shallow.
+      return !this.writable || onStripe + 1 <= Math.max(1, Math.ceil(copies))
     })
     this.meterTimer = o.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
