@@ -203,8 +203,7 @@ export class Munro {
     this.replicator = new Replicator(this.log, this.scheduler, peers, this.cache, o.clock, this.discoveryKey, {
       onheader: () => { this.emitHead() },
       oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, head?.length === entry.index + 1 ? head.timestamp : null) },
-      onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) },
-      ondiscarded: () => {}
+      onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) }
     }, upstream, () => this.meter.busyLimit(), (total, onStripe) => {
       const copies = this.meter.allowedCopies(o.maxSubscribers)
       if (total + 1 > copies * STRIPES) return false

@@ -125,9 +125,6 @@ export class Peer {
   /** Bytes waiting in the outbox: the transport is not keeping up. */
   get queued (): number { return this.queuedBytes }
 
-  /** Bytes sent to this peer and not yet taken by its transport (outbox + stream buffer). */
-  get backlog (): number { return this.queuedBytes + this.streamBuffered }
-
   /** Queues one message as one frame; returns its size in bytes. */
   send (message: Message): number {
     if (this.closed) return 0

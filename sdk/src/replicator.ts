@@ -11,6 +11,12 @@
  * - Proofs carry only what the receiver lacks. We track per peer the log-tree nodes it holds:
  *   nodes we sent it, roots of its announced head, and nodes over blocks it announced. Should a
  *   guess be wrong, the receiver asks again with `fullProof` and gets a self-contained proof.
+ * - Push: a peer subscribed to a stripe (upstream.ts) is served each new block of it the moment
+ *   its header verifies (`push`); a pushed DATA is accepted only from our upstream for that
+ *   stripe and then counts as a request. Subscriptions are admitted within the measured upload
+ *   (upload.ts); the broadcaster spreads its stripes over its children (`rebalance`).
+ * - Pulls come after pushes: with our upload backed up we answer NO_DATA BUSY and the requester
+ *   asks elsewhere.
  * - A peer that sends anything failing verification is dropped (ERR_INVALID_*), its requests go
  *   to other peers, and nothing it sent is kept.
  * @module
@@ -38,8 +44,6 @@ export interface ReplicatorHooks {
   /** A block is complete and verified. */
   oncomplete: (entry: BlockEntry, from: Peer, head: SignedHead | null) => void
   onmetadata: (meta: SignedMetadata, from: Peer) => void
-  /** A peer told us a block is gone from its window. */
-  ondiscarded: (index: number, from: Peer) => void
 }
 
 export class Replicator {
@@ -351,7 +355,6 @@ export class Replicator {
       peer.remote.windowStart = m.windowStart
       peer.remote.have.trimBelow(m.windowStart)
     }
-    if (m.reason === NoDataReason.DISCARDED) this.hooks.ondiscarded(m.index, peer)
     this.scheduler.failed(peer, m.index)
   }
 
