@@ -122,6 +122,13 @@ const START_RESEEK = 0.1
 const JOIN_MS = 4000
 /** While joining, seek when the low point is this many seconds above the target (one block+). */
 const JOIN_SEEK_EXCESS = 0.3
+/**
+ * Least time (ms) between two seeks that catch up with the live edge after playback began
+ * ('behind'). Each seek drops the element back to HAVE_METADATA until it decodes at the new
+ * position; on a loaded machine a joining player that re-seeks as each late block lands can chase
+ * the edge without playing (seen in CI). Start seeks and seeks over a hole are not limited.
+ */
+const MIN_CHASE_SEEK_MS = 1000
 /** Seconds kept behind the playhead when a QuotaExceededError forces an eviction. */
 const QUOTA_KEEP_BEHIND = 1
 /** Buffered-range edges closer than this (s) count as touching the playhead. */
@@ -510,7 +517,14 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     return Math.max(ranges.start(last), ranges.end(last) - opts.targetLatency - step)
   }
 
+  let lastChaseSeek = -Infinity
+
   function seek (to: number, reason: PlayerEvents['seek']['reason']): void {
+    if (reason === 'behind') {
+      const now = performance.now()
+      if (now - lastChaseSeek < MIN_CHASE_SEEK_MS) return
+      lastChaseSeek = now
+    }
     const from = video.currentTime
     lows = []
     video.currentTime = to
