@@ -5,8 +5,24 @@ import { broadcast } from '../src/browser/broadcast.js'
 import { defineMunroPlayer } from '../src/browser/player-element.js'
 import { process as shim } from '../src/browser/node-shims.js'
 import { watch } from '../src/browser/watch.js'
+import * as entry from '../src/browser/index.js'
+import { munro } from '../src/munro.js'
 
 const ID = 'ab'.repeat(32)
+
+describe('package entry (sdk/src/browser/index.ts → dist/index.js)', () => {
+  it('has munro as its default export, as `import munro from \'munro\'` expects', () => {
+    expect(typeof entry.default).toBe('function')
+    expect(entry.default).toBe(munro)
+    expect(entry.munro).toBe(munro)
+  })
+
+  it('still exports the browser API by name', () => {
+    expect(entry.broadcast).toBe(broadcast)
+    expect(entry.watch).toBe(watch)
+    expect(entry.defineMunroPlayer).toBe(defineMunroPlayer)
+  })
+})
 
 describe('browser API guards', () => {
   it('broadcast() names the bad option and picks TypeError or RangeError', async () => {

@@ -1,3 +1,5 @@
+// `export *` never re-exports `default`: `import munro from 'munro'` needs it named here.
+export { default } from '../index.js'
 export * from '../index.js'
 export * from '../swarm/index.js'
 export * from '../media/index.js'
