@@ -12,6 +12,11 @@
  *   every `maintainIntervalMs` and whenever the room changes.
  * - After a signaling reconnect our peer id changes; connections still opening are dropped
  *   (their ids are stale), open data channels are kept.
+ * - A remote whose connection failed verification (munro's `invalid` event; a core peer is
+ *   mapped to the remote's signaling id when its connection opens) is banned for the rest of the
+ *   session: it is never dialled again and its offers are answered busy. The ban set keeps the
+ *   newest {@link MAX_BANNED} ids. Bans are per signaling id: a tamperer that rejoins gets a new
+ *   id and is caught (and banned) again by verification.
  * @module
  */
 import mitt, { type Emitter, type Handler } from 'mitt'
@@ -94,6 +99,11 @@ export interface SwarmStats {
   p2pRatio: number | null
   /** Verification failures (peers dropped for bad data). */
   invalid: number
+  /**
+   * Remotes banned this session for data that failed verification (at most {@link MAX_BANNED}).
+   * Always set by {@link Swarm.stats}; optional only so that stats built elsewhere stay valid.
+   */
+  banned?: number
   /** Mean append→verified latency in ms over the last blocks (same-clock runs only), or null. */
   latencyMs: number | null
 }
@@ -122,6 +132,9 @@ interface Conn {
 
 const LATENCY_SAMPLES = 32
 
+/** Banned signaling ids a swarm remembers; past this the oldest ban is forgotten. */
+export const MAX_BANNED = 256
+
 /** A running swarm membership; see {@link joinSwarm}. */
 export class Swarm {
   readonly role: PeerRole
@@ -131,6 +144,10 @@ export class Swarm {
   private readonly backoff = new Map<string, number>()
   private readonly emitter: Emitter<SwarmEvents> = mitt<SwarmEvents>()
   private readonly localRoles = new Map<string, PeerRole>()
+  /** Core peer id → the remote's signaling id, while the core connection lives. */
+  private readonly remoteIds = new Map<string, string>()
+  /** Signaling ids never to connect to again, oldest first. */
+  private readonly banned = new Set<string>()
   private readonly timer: ReturnType<typeof setInterval>
   private readonly latencies: number[] = []
   private closedBytes = { sent: 0, received: 0 }
@@ -157,6 +174,8 @@ export class Swarm {
     this.client.on('signal', ({ from, data }) => { this.onsignal(from, data) })
     this.client.on('error', (error) => { this.emit('error', { error }) })
     mro.on('verified', this.onverified)
+    mro.on('invalid', this.oninvalid)
+    mro.on('peer-remove', this.onpeerremove)
     this.timer = setInterval(() => {
       this.maintain()
       this.emit('stats', this.stats())
@@ -182,13 +201,28 @@ export class Swarm {
     }
   }
 
+  private readonly oninvalid = (e: MunroEvents['invalid']): void => {
+    const id = this.remoteIds.get(e.peer.id)
+    if (id === undefined) return
+    this.banned.delete(id)
+    this.banned.add(id)
+    if (this.banned.size > MAX_BANNED) for (const old of this.banned) { this.banned.delete(old); break }
+    const conn = this.conns.get(id)
+    if (conn !== undefined) this.drop(conn, e.error)
+  }
+
+  private readonly onpeerremove = (e: MunroEvents['peer-remove']): void => { this.remoteIds.delete(e.peer.id) }
+
   /** Dials peers until the topology is satisfied. */
   maintain (): void {
     if (this.destroyed || this.client.state !== 'joined') return
     const now = Date.now()
     for (const [id, until] of this.backoff) if (until <= now) this.backoff.delete(id)
+    const members = this.banned.size === 0
+      ? this.client.peers
+      : new Map([...this.client.peers].filter(([id]) => !this.banned.has(id)))
     const dials = pickDials(this.opts, {
-      role: this.role, members: this.client.peers, connected: new Set(this.conns.keys()), backoff: this.backoff, now
+      role: this.role, members, connected: new Set(this.conns.keys()), backoff: this.backoff, now
     }, this.opts.random)
     for (const id of dials) this.dial(id, this.client.peers.get(id) ?? 'viewer')
   }
@@ -222,6 +256,11 @@ export class Swarm {
   private onsignal (from: string, data: unknown): void {
     if (this.destroyed || data === null || typeof data !== 'object') return
     const msg = data as Partial<PeerSignal>
+    if (this.banned.has(from)) {
+      // It sent us bad data before: refuse its dials, ignore the rest.
+      if (msg.kind === 'sdp' && (msg.signal as { type?: unknown } | null | undefined)?.type === 'offer') this.send(from, { kind: 'busy' })
+      return
+    }
     let conn = this.conns.get(from)
     if (msg.kind === 'busy') {
       if (conn !== undefined && conn.stream === null) this.drop(conn, null)
@@ -264,7 +303,10 @@ export class Swarm {
     const label = `${conn.role}:${conn.id}`
     this.mro.labelPeer(stream, label)
     const local = this.mro.peers.find(p => p.label === label)
-    if (local !== undefined) this.localRoles.set(local.id, conn.role)
+    if (local !== undefined) {
+      this.localRoles.set(local.id, conn.role)
+      this.remoteIds.set(local.id, conn.id)
+    }
     // A pipe callback makes streamx handle (not throw) a premature close on either side; the
     // connection's 'close' and 'error' events already drive the clean-up.
     const ignore = (): void => {}
@@ -316,6 +358,7 @@ export class Swarm {
       blocksFromPeers: this.fromPeers,
       p2pRatio: total === 0 ? null : this.fromPeers / total,
       invalid: core.invalid,
+      banned: this.banned.size,
       latencyMs: this.latencies.length === 0 ? null : this.latencies.reduce((a, v) => a + v, 0) / this.latencies.length
     }
   }
@@ -326,6 +369,8 @@ export class Swarm {
     this.destroyed = true
     clearInterval(this.timer)
     this.mro.off('verified', this.onverified)
+    this.mro.off('invalid', this.oninvalid)
+    this.mro.off('peer-remove', this.onpeerremove)
     for (const c of [...this.conns.values()]) this.drop(c, null)
     this.client.destroy()
   }

@@ -6,7 +6,8 @@
  * - A viewer dials up to `maxPeers` peers: the broadcaster first while it has room (so the
  *   first viewers root the mesh), then viewers at random. It accepts dials from viewers up to
  *   `maxPeers + acceptSlack`, so newcomers always find a way in.
- * - A peer that refused us (busy) or failed is not dialled again for `retryAfterMs`.
+ * - A peer that refused us (busy) or failed is not dialled again for `retryAfterMs`; one that
+ *   sent data failing verification is banned by the swarm and never dialled again (swarm.ts).
  * @module
  */
 import type { PeerRole } from '../signaling/protocol.js'
