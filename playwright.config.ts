@@ -61,8 +61,11 @@ export default defineConfig({
         '--use-fake-device-for-media-stream',
         '--use-fake-ui-for-media-stream',
         '--disable-quic',
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-        '--autoplay-policy=no-user-gesture-required'
+        '--disable-features=WebRtcHideLocalIpsWithMdns'
+        // No --autoplay-policy: Chromium's own policy holds, so the player's muted start is what
+        // lets it play. (Each Playwright evaluation or trace snapshot in a page gives it user
+        // activation, which lifts the policy: e2e/live.spec.ts checks a late joiner that nothing
+        // touched before it played, with traces without snapshots, and clicks its unmute button.)
       ]
     }
   },

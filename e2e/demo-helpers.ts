@@ -15,6 +15,28 @@ export interface Peer {
   page: Page
   /** Uncaught exceptions and unhandled rejections seen by Playwright. */
   errors: string[]
+  /** Resolves at the page's first `playing` event (of an element in its document), with what it saw then. */
+  firstPlaying: Promise<FirstPlaying>
+}
+
+/**
+ * What the page's first `playing` event saw. An init script reports it on the console, so waiting
+ * for it evaluates nothing in the page: every Playwright call that touches the page (`evaluate`,
+ * locators, `expect(locator)`) gives it sticky user activation, which lifts the autoplay policy.
+ */
+export interface FirstPlaying { muted: boolean, userActivated: boolean | null }
+
+const FIRST_PLAYING = '[e2e] first playing '
+
+/** Runs in every page before its scripts; media events do not bubble, so listen in the capture phase. */
+function reportFirstPlaying (prefix: string): void {
+  let seen = false
+  document.addEventListener('playing', (e) => {
+    if (seen || !(e.target instanceof HTMLMediaElement)) return
+    seen = true
+    const activation = (navigator as Navigator & { userActivation?: { hasBeenActive: boolean } }).userActivation
+    console.debug(prefix + JSON.stringify({ muted: e.target.muted, userActivated: activation?.hasBeenActive ?? null }))
+  }, true)
 }
 
 export async function openPeer (browser: Browser, name: string, url: string): Promise<Peer> {
@@ -22,8 +44,32 @@ export async function openPeer (browser: Browser, name: string, url: string): Pr
   const page = await context.newPage()
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`))
+  await context.addInitScript(reportFirstPlaying, FIRST_PLAYING)
+  const firstPlaying = new Promise<FirstPlaying>((resolve) => {
+    page.on('console', (m) => {
+      if (m.text().startsWith(FIRST_PLAYING)) resolve(JSON.parse(m.text().slice(FIRST_PLAYING.length)) as FirstPlaying)
+    })
+  })
   await page.goto(url)
-  return { name, context, page, errors }
+  return { name, context, page, errors, firstPlaying }
+}
+
+/** `peer.firstPlaying`, or a failure after `withinMs`. Touches nothing in the page. */
+export async function firstPlaying (peer: Peer, withinMs: number): Promise<FirstPlaying> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`${peer.name}: no playing event within ${withinMs} ms`)) }, withinMs)
+  })
+  try {
+    return await Promise.race([peer.firstPlaying, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The watch page's `<video>.muted`. */
+export async function videoMuted (page: Page): Promise<boolean> {
+  return await page.getByTestId('video').evaluate((v) => (v as HTMLVideoElement).muted)
 }
 
 /** Starts a broadcast from the demo's broadcast page; resolves with the peer and the stream id. */

@@ -1,5 +1,10 @@
 import { expect, test } from '@playwright/test'
-import { closeAll, expectPlaying, openBroadcaster, openPeer, openViewer, stat, videoState, DEMO, type Peer } from './demo-helpers.js'
+import { closeAll, expectPlaying, firstPlaying, openBroadcaster, openPeer, openViewer, stat, videoMuted, videoState, DEMO, type Peer } from './demo-helpers.js'
+
+// Traces without DOM snapshots: taking one evaluates script in the page, which (like every
+// Playwright evaluation) gives it sticky user activation and so lifts Chromium's autoplay policy;
+// the late joiner checks that it starts playing without any (muted). Screenshots stay in the trace.
+test.use({ trace: { mode: 'retain-on-failure', snapshots: false } })
 
 /**
  * The demo site end to end: one broadcaster (fake camera) that serves a single viewer directly,
@@ -65,7 +70,11 @@ test.describe.serial('live stream through the demo pages', () => {
     if (wait > 0) await broadcaster.page.waitForTimeout(wait)
     const joinedAt = Date.now()
     late = await openViewer(browser, 'late', broadcaster.id)
+    // Nothing has touched the page yet (no user activation): it plays under Chromium's autoplay
+    // policy because the player starts muted.
+    expect(await firstPlaying(late, 6000)).toEqual({ muted: true, userActivated: false })
     await expectPlaying(late.page, { withinMs: 6000 })
+    expect(await videoMuted(late.page)).toBe(true)
     const firstFrameMs = await stat(late.page, 'stat-first-frame')
     const join = await late.page.evaluate(() => window.__munroWatch?.handle()?.stats.join)
     console.log(`late viewer: first frame ${firstFrameMs} ms after watch() (first peer ${join?.peerMs?.toFixed(0)}, ` +
@@ -78,6 +87,12 @@ test.describe.serial('live stream through the demo pages', () => {
     expect(kind).toBe('keyframe')
     // It started near the live edge, not at the stream's beginning.
     expect(Number(index)).toBeGreaterThan(10)
+    // The page's unmute control (a real click, a user gesture): sound on, and it keeps playing.
+    await late.page.getByTestId('unmute').click()
+    await expect(late.page.getByTestId('unmute')).toHaveText('Mute')
+    expect(await videoMuted(late.page)).toBe(false)
+    await expectPlaying(late.page, { withinMs: 3000, watchMs: 2000 })
+    expect(await videoMuted(late.page)).toBe(false)
   })
 
   test('the broadcaster stops: every viewer shows the stream ended; no uncaught errors anywhere', async () => {
