@@ -30,7 +30,7 @@ import { percentile, printTable } from './util.js'
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const BROWSER_CACHE = join(REPO, 'node_modules', '.cache', 'munro', 'browser.json')
-/** The flags of `playwright.config.ts`. */
+/** The flags of `playwright.config.ts`, plus no autoplay policy (the e2e suite keeps Chromium's). */
 const CHROMIUM_ARGS = [
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
@@ -46,7 +46,7 @@ const WINDOW_MS = Number(process.env.MUNRO_GLASS_WINDOW_MS ?? 15_000)
 const JOINS = Number(process.env.MUNRO_GLASS_JOINS ?? 4)
 /** A sample counts for a hop only if the viewer's blocks came from one kind of source for this long before it. */
 const ATTRIBUTION_LOOKBACK_MS = 3000
-/** A second pass uses this `watch({ targetLatency })` (default 0.6 s) to show what the player buffer costs. */
+/** A second pass uses this `watch({ targetLatency })` (default `DEFAULT_PLAYER_OPTIONS.targetLatency`, 0.12 s) to show what the player buffer costs. */
 const TIGHT_TARGET_LATENCY = Number(process.env.MUNRO_GLASS_TIGHT_TARGET ?? 0.3)
 
 /** The Chromium to drive: `MUNRO_CHROMIUM`, the one `scripts/ensure-browser.mjs` recorded, or run it now. */
