@@ -1,3 +1,4 @@
+import { Transform } from 'streamx'
 import { afterEach, describe, expect, it } from 'vitest'
 import { blockHash, headSignable } from '../src/caps.js'
 import { systemClock } from '../src/clock.js'
@@ -5,12 +6,13 @@ import { MAX_FRAME_SIZE, PIECE_SIZE } from '../src/constants.js'
 import { MunroError } from '../src/errors.js'
 import { BlockLog } from '../src/log.js'
 import { equalBytes, PieceTree } from '../src/merkle-tree.js'
-import { encodeMessage, type Data, type Message } from '../src/messages.js'
+import { decodeMessage, encodeMessage, type Data, type Message } from '../src/messages.js'
 import type { Munro, MunroOptions } from '../src/munro.js'
 import { generateKeyPair, sign, SignatureCache, type SignedHead } from '../src/verifier.js'
+import { FrameDecoder } from '../src/wire.js'
 import {
   bytes, connect, createBroadcaster, createReceiver, flipBit, frameTransform, pattern, rawRemote, record, sleep, tap,
-  teardown, text, waitFor
+  teardown, text, until, waitFor
 } from './helpers.js'
 
 afterEach(teardown)
@@ -188,6 +190,41 @@ describe('tampered data is rejected, the peer dropped, nothing stored', () => {
     expect(equalBytes(await w.get(0), large)).toBe(true)
     expect(toW.length).toBeGreaterThanOrEqual(6)
     for (const { k, data } of toW) expect(equalBytes(data, large.subarray(k * PIECE_SIZE, (k + 1) * PIECE_SIZE))).toBe(true)
+    expect(w.stats().invalid).toBe(0)
+  })
+})
+
+describe('nothing unverified is announced', () => {
+  it('a relay that gets a tampered header sends no HAVE for that block, and the peer behind it never verifies it', async () => {
+    const a = createBroadcaster()
+    for (const b of [bytes('a'), bytes('b'), bytes('c')]) await a.append(b)
+    const v = createReceiver(a, { start: 0 })
+    const w = createReceiver(a, { start: 0 })
+    // Every frame v sends w, decoded off the raw bytes.
+    const toW: Message[] = []
+    const decoder = new FrameDecoder()
+    const wire = new Transform({
+      transform (chunk: Uint8Array, cb: (err: Error | null, data?: Uint8Array) => void) {
+        for (const body of decoder.push(chunk)) toW.push(decodeMessage(body))
+        cb(null, chunk)
+      }
+    })
+    wire.on('error', () => {})
+    connect(v, w, { aToB: [wire] })
+    const verifiedByW = record(w, 'verified')
+    const invalid = waitFor(v, 'invalid')
+    // Newest first: v verifies blocks 2 and 1, then gets block 0 with a changed piece root.
+    connect(a, v, { aToB: [frameTransform(m => m.type === 'data' && m.index === 0 ? { ...m, pieceRoot: flipBit(m.pieceRoot, 1) } : undefined)] })
+    expect(['ERR_INVALID_SIGNATURE', 'ERR_INVALID_PROOF']).toContain((await invalid).error.code)
+    expect(v.info(0)).toBeUndefined()
+    await until(() => verifiedByW.length === 2)
+    await sleep(20)
+    const haves = toW.filter((m): m is Extract<Message, { type: 'have' }> => m.type === 'have')
+    expect(haves.some(h => h.start <= 2 && h.start + h.count > 2)).toBe(true)
+    expect(haves.filter(h => h.start <= 0 && h.start + h.count > 0)).toEqual([])
+    expect(toW.filter(m => (m.type === 'data' || m.type === 'piece') && m.index === 0)).toEqual([])
+    expect(verifiedByW.map(e => e.index).sort()).toEqual([1, 2])
+    expect(w.info(0)).toBeUndefined()
     expect(w.stats().invalid).toBe(0)
   })
 })

@@ -190,6 +190,23 @@ describe('get', () => {
     expectCode(thrown(() => r.peerStream()), 'ERR_DESTROYED')
   })
 
+  it('destroy() with a connected peer: the remote sees the peer go, pending gets reject with ERR_DESTROYED, peers is empty', async () => {
+    const b = createBroadcaster()
+    await b.append(bytes('x'))
+    const r = createReceiver(b)
+    connect(b, r)
+    await until(() => b.peers.length === 1 && r.peers.length === 1)
+    const gone = waitFor(b, 'peer-remove')
+    const errors = record(b, 'error')
+    const pending = r.get(5)
+    await r.destroy()
+    expectCode(await rejection(pending), 'ERR_DESTROYED')
+    expect(r.peers).toEqual([])
+    expect((await gone).error).toBeNull()
+    expect(b.peers).toEqual([])
+    expect(errors).toEqual([])
+  })
+
   it('a get for a block not yet appended resolves once it is', async () => {
     const b = createBroadcaster()
     const r = createReceiver(b)
@@ -221,6 +238,19 @@ describe('readStream and writeStream', () => {
     await b.append(bytes('next 3'))
     await b.append(bytes('next 4'))
     expect(await got).toEqual(['block 2', 'next 3', 'next 4'])
+  })
+
+  it('readStream({ live: true, start: k }) on a receiver yields k, k+1, … in order, blocks appended later included', async () => {
+    const b = createBroadcaster()
+    await appendBlocks(b, 5)
+    // A receiver joining live starts at block 4; the reader asks for block 2 on.
+    const r = createReceiver(b)
+    connect(b, r)
+    const got = collect(r.readStream({ live: true, start: 2 }), 6)
+    await waitFor(r, 'verified', e => e.index === 4)
+    await sleep(20)
+    for (const i of [5, 6, 7]) await b.append(bytes(`next ${i}`))
+    expect(await got).toEqual(['block 2', 'block 3', 'block 4', 'next 5', 'next 6', 'next 7'])
   })
 
   it('a live readStream ends when the instance is destroyed', async () => {

@@ -4,8 +4,8 @@ import { equalBytes } from '../src/merkle-tree.js'
 import type { Message } from '../src/messages.js'
 import { NoDataReason } from '../src/messages.js'
 import {
-  appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, pattern, rawRemote, record,
-  rejection, sleep, tap, teardown, text, until, waitFor
+  appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, frameTransform, pattern, rawRemote,
+  record, rejection, sleep, tap, teardown, text, until, waitFor
 } from './helpers.js'
 
 afterEach(teardown)
@@ -209,6 +209,53 @@ describe('live window', () => {
     expect(discards.length).toBeGreaterThan(0)
     expectCode(await rejection(r.get(0)), 'ERR_OUT_OF_WINDOW')
     expect(r.start).toBeGreaterThan(190)
+  })
+
+  it("a pending get rejects with ERR_OUT_OF_WINDOW when the receiver's own window moves past it before it arrives", async () => {
+    const a = createBroadcaster()
+    await appendBlocks(a, 3)
+    const r = createReceiver(a, { start: 0, maxBlocks: 4 })
+    let settled = false
+    const pending = r.get(1)
+    pending.then(() => { settled = true }, () => { settled = true })
+    // Block 1 never gets through this link (a lossy or slow peer); every other block does.
+    connect(a, r, { aToB: [frameTransform(m => (m.type === 'data' || m.type === 'piece') && m.index === 1 ? null : undefined)] })
+    await waitFor(r, 'verified', e => e.index === 0)
+    await sleep(10)
+    expect(r.info(2)?.complete).toBe(true)
+    expect(r.start).toBe(0)
+    expect(settled).toBe(false)
+    // Blocks 3…6 arrive; holding at most 4 blocks, the window now starts at 3.
+    await appendBlocks(a, 4, i => bytes(`later ${i}`))
+    expectCode(await rejection(pending), 'ERR_OUT_OF_WINDOW')
+    await until(() => r.info(6)?.complete === true)
+    expect(r.start).toBe(3)
+    expect(r.info(1)).toBeUndefined()
+    expectCode(await rejection(r.get(1)), 'ERR_OUT_OF_WINDOW')
+  })
+
+  it('memory stays flat on a long stream: 3,000 blocks through a receiver with maxBlocks 16', async () => {
+    // One signature per 10 blocks keeps the 3,000 blocks within about a second of ed25519.
+    const a = createBroadcaster({ maxBlocks: 16, signEvery: 10 })
+    const r = createReceiver(a, { maxBlocks: 16 })
+    connect(a, r)
+    let most = 0
+    let mostBytes = 0
+    const sample = (): void => { const s = r.stats(); most = Math.max(most, s.blocks); mostBytes = Math.max(mostBytes, s.bytes) }
+    r.on('discard', sample)
+    for (let i = 0; i < 3000; i++) {
+      await a.append(pattern(20, i))
+      if (i % 100 === 0) sample()
+    }
+    await until(() => r.info(2999)?.complete === true, 10_000)
+    sample()
+    expect(most).toBeLessThanOrEqual(16)
+    expect(mostBytes).toBeLessThanOrEqual(16 * 20)
+    expect(a.stats().blocks).toBeLessThanOrEqual(16)
+    expect(r.start).toBeGreaterThanOrEqual(3000 - 16)
+    // Per-peer bookkeeping is not public; what is: one peer, nothing failed verification.
+    expect(r.peers).toHaveLength(1)
+    expect(r.stats().invalid).toBe(0)
   })
 
   it('a request for a discarded block gets a NO_DATA answer, not silence', async () => {
