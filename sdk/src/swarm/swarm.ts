@@ -99,11 +99,8 @@ export interface SwarmStats {
   p2pRatio: number | null
   /** Verification failures (peers dropped for bad data). */
   invalid: number
-  /**
-   * Remotes banned this session for data that failed verification (at most {@link MAX_BANNED}).
-   * Always set by {@link Swarm.stats}; optional only so that stats built elsewhere stay valid.
-   */
-  banned?: number
+  /** Remotes banned this session for data that failed verification (at most {@link MAX_BANNED}). */
+  banned: number
   /** Mean append→verified latency in ms over the last blocks (same-clock runs only), or null. */
   latencyMs: number | null
 }
