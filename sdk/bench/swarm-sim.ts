@@ -75,6 +75,7 @@ function mainRow (r: Run): Record<string, string | number> {
     'miss 2 s': pct(s.delivery.deadlineMissShare),
     undelivered: pct(s.delivery.undelivered / Math.max(1, s.delivery.expected)),
     dup: pct(s.duplicateShare),
+    pushed: pct(s.pushedShare),
     'start p50/p95 ms': `${fmt(s.startup.firstKeyframe.p50)}/${fmt(s.startup.firstKeyframe.p95)}`,
     'log MB/peer': s.memory.meanLogBytes / 1e6,
     'heap MB/peer': r.heapPerPeer / 1e6,

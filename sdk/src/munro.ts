@@ -117,6 +117,12 @@ export interface MunroStats {
   /** ed25519 verifications run, and ones saved by the signature cache. */
   signatureVerifications: number
   signatureCacheHits: number
+  /**
+   * Blocks (received, not appended) whose header came pushed by an upstream, and pulled with
+   * REQUEST once the push grace ran out: the share pushed is how well the push trees hold.
+   */
+  blocksPushed: number
+  blocksPulled: number
 }
 
 interface Waiter { resolve: (data: Uint8Array) => void, reject: (err: Error) => void }
@@ -486,7 +492,9 @@ export class Munro {
       proofBytesSent: this.closedTotals.proofBytesSent + sum(s => s.proofBytesSent),
       invalid: this.closedTotals.invalid + sum(s => s.invalid),
       signatureVerifications: this.cache.verifications,
-      signatureCacheHits: this.cache.hits
+      signatureCacheHits: this.cache.hits,
+      blocksPushed: this.replicator.arrivals.pushed,
+      blocksPulled: this.replicator.arrivals.pulled
     }
   }
 

@@ -48,6 +48,8 @@ export interface ReplicatorHooks {
 
 export class Replicator {
   metadata: SignedMetadata | null = null
+  /** Blocks whose header first came pushed by an upstream, and pulled with REQUEST. */
+  readonly arrivals = { pushed: 0, pulled: 0 }
 
   constructor (
     private readonly log: BlockLog,
@@ -284,8 +286,9 @@ export class Replicator {
 
   ondata (peer: Peer, m: Data): void {
     let req = this.scheduler.requestOf(m.index)
+    // Not asked of this peer: a push from our upstream, or a stale answer (cancelled, timed out).
+    const pushed = req === undefined || req.peer !== peer
     if (req === undefined || req.peer !== peer) {
-      // Not asked of this peer: a push from our upstream, or a stale answer (cancelled, timed out).
       const held = this.log.get(m.index)
       if (peer !== this.upstream?.parentOf(m.index) || (held !== undefined && isComplete(held)) || m.index < this.log.start ||
           !this.scheduler.adopt(peer, m.index)) {
@@ -310,6 +313,8 @@ export class Replicator {
     this.upstream?.heard(peer, m.index)
     if (result.added !== undefined) {
       peer.stats.blocksReceived++
+      if (pushed) this.arrivals.pushed++
+      else this.arrivals.pulled++
       this.hooks.onheader(result.added, peer)
       this.push(result.added, peer)
       this.announce(m.index, m.index + 1)

@@ -82,6 +82,30 @@ describe('relay chain', () => {
   })
 })
 
+describe('push', () => {
+  it('once subscribed, a relay chain pushes each new block: stats count pushed and pulled arrivals', async () => {
+    const a = createBroadcaster()
+    const b = createReceiver(a, { start: 0 })
+    const c = createReceiver(a, { start: 0 })
+    connect(a, b)
+    connect(b, c)
+    const n = 24
+    for (let i = 0; i < n; i++) {
+      await a.append(pattern(100, i))
+      await waitFor(c, 'verified', e => e.index === i)
+    }
+    for (const m of [b, c]) {
+      const s = m.stats()
+      expect(s.blocksPushed + s.blocksPulled).toBe(n)
+      // The first block of each stripe is pulled (it is how the upstream is found); the rest is pushed.
+      expect(s.blocksPulled).toBeGreaterThanOrEqual(1)
+      expect(s.blocksPulled).toBeLessThanOrEqual(4)
+      expect(s.blocksPushed).toBeGreaterThanOrEqual(n - 4)
+    }
+    expect(a.stats().blocksPushed + a.stats().blocksPulled).toBe(0)
+  })
+})
+
 describe('live edge', () => {
   it('a receiver joining after 1,000 blocks starts at the live edge and does not download old blocks', async () => {
     const a = createBroadcaster({ signEvery: 50 })

@@ -63,6 +63,8 @@ export interface SimResult {
   incompleteViewers: Array<{ id: string, missing: number, first: number }>
   duplicateBytes: number
   duplicateShare: number
+  /** Share of the blocks honest viewers received whose header an upstream pushed (not pulled). */
+  pushedShare: number
   /** Frames and bytes received by all honest viewers, by message type. */
   bytesByType: Record<string, { frames: number, bytes: number }>
   memory: {
@@ -150,6 +152,9 @@ export function summarise (sim: SwarmSim, wallMs: number): SimResult {
       acc.bytes += t.bytes
     }
   }
+  let pushed = 0
+  let pulled = 0
+  for (const v of viewers) { const s = v.mro.stats(); pushed += s.blocksPushed; pulled += s.blocksPulled }
   const live = viewers.filter(v => v.leftAt === null && !v.mro.destroyed)
   const logBytes = live.map(v => v.mro.stats().bytes)
   const logBlocks = live.map(v => v.mro.stats().blocks)
@@ -184,6 +189,7 @@ export function summarise (sim: SwarmSim, wallMs: number): SimResult {
     incompleteViewers: incomplete,
     duplicateBytes: dup,
     duplicateShare: bytesIn === 0 ? NaN : dup / bytesIn,
+    pushedShare: pushed + pulled === 0 ? NaN : pushed / (pushed + pulled),
     bytesByType,
     memory: {
       meanLogBytes: mean(logBytes), maxLogBytes: Math.max(0, ...logBytes), meanLogBlocks: mean(logBlocks),
