@@ -12,6 +12,9 @@ export const E2E_PORT = Number(process.env.MUNRO_E2E_PORT ?? 5183)
 /** Ports of `scripts/start.mjs` (the demo and its signaling server) during e2e runs. */
 export const DEMO_PORT = Number(process.env.MUNRO_E2E_DEMO_PORT ?? 5184)
 export const SIGNAL_PORT = Number(process.env.MUNRO_E2E_SIGNAL_PORT ?? 8797)
+/** Ports of plain `npm start` (Vite's dev server over the SDK's source) during e2e runs. */
+export const DEV_PORT = Number(process.env.MUNRO_E2E_DEV_PORT ?? 5185)
+export const DEV_SIGNAL_PORT = Number(process.env.MUNRO_E2E_DEV_SIGNAL_PORT ?? 8798)
 
 /**
  * The Chromium to drive: `MUNRO_CHROMIUM`, else the one `scripts/ensure-browser.mjs` recorded
@@ -82,6 +85,15 @@ export default defineConfig({
       // What `npm start` runs, with the demo built (`--preview`): builds what is stale, then serves.
       command: `node scripts/start.mjs --preview --port ${DEMO_PORT} --signal-port ${SIGNAL_PORT}`,
       url: `http://127.0.0.1:${DEMO_PORT}/munro.iife.js`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe'
+    },
+    {
+      // Plain `npm start`, the README's first command: the demo from Vite's dev server.
+      command: `node scripts/start.mjs --port ${DEV_PORT} --signal-port ${DEV_SIGNAL_PORT}`,
+      url: `http://127.0.0.1:${DEV_PORT}/`,
       reuseExistingServer: !process.env.CI,
       timeout: 120_000,
       stdout: 'ignore',

@@ -73,18 +73,18 @@ export async function videoMuted (page: Page): Promise<boolean> {
 }
 
 /** Starts a broadcast from the demo's broadcast page; resolves with the peer and the stream id. */
-export async function openBroadcaster (browser: Browser, query: Record<string, string> = {}): Promise<Peer & { id: string, startedAt: number }> {
+export async function openBroadcaster (browser: Browser, query: Record<string, string> = {}, site = DEMO): Promise<Peer & { id: string, startedAt: number }> {
   const params = new URLSearchParams({ autostart: '1', ...query })
-  const peer = await openPeer(browser, 'broadcaster', `${DEMO}/?${params.toString()}`)
+  const peer = await openPeer(browser, 'broadcaster', `${site}/?${params.toString()}`)
   await expect(peer.page.getByTestId('status')).toHaveAttribute('data-state', 'live', { timeout: 20_000 })
   const id = (await peer.page.getByTestId('stream-id').textContent()) ?? ''
   expect(id).toMatch(/^[0-9a-f]{64}$/)
   return { ...peer, id, startedAt: Date.now() }
 }
 
-export async function openViewer (browser: Browser, name: string, id: string, query: Record<string, string> = {}): Promise<Peer> {
+export async function openViewer (browser: Browser, name: string, id: string, query: Record<string, string> = {}, site = DEMO): Promise<Peer> {
   const params = new URLSearchParams({ stream: id, ...query })
-  return await openPeer(browser, name, `${DEMO}/watch.html?${params.toString()}`)
+  return await openPeer(browser, name, `${site}/watch.html?${params.toString()}`)
 }
 
 /** Raw value of a stat cell (`data-value`), as a number, or null when empty. */
