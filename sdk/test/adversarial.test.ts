@@ -1,4 +1,3 @@
-import { Transform } from 'streamx'
 import { afterEach, describe, expect, it } from 'vitest'
 import { blockHash, headSignable } from '../src/caps.js'
 import { systemClock } from '../src/clock.js'
@@ -6,10 +5,9 @@ import { MAX_FRAME_SIZE, PIECE_SIZE } from '../src/constants.js'
 import { MunroError } from '../src/errors.js'
 import { BlockLog } from '../src/log.js'
 import { equalBytes, PieceTree } from '../src/merkle-tree.js'
-import { decodeMessage, encodeMessage, type Data, type Message } from '../src/messages.js'
+import { encodeMessage, type Data, type Message } from '../src/messages.js'
 import type { Munro, MunroOptions } from '../src/munro.js'
 import { generateKeyPair, sign, SignatureCache, type SignedHead } from '../src/verifier.js'
-import { FrameDecoder } from '../src/wire.js'
 import {
   bytes, connect, createBroadcaster, createReceiver, flipBit, frameTransform, pattern, rawRemote, record, sleep, tap,
   teardown, text, until, waitFor
@@ -200,17 +198,9 @@ describe('nothing unverified is announced', () => {
     for (const b of [bytes('a'), bytes('b'), bytes('c')]) await a.append(b)
     const v = createReceiver(a, { start: 0 })
     const w = createReceiver(a, { start: 0 })
-    // Every frame v sends w, decoded off the raw bytes.
+    // Every frame v sends w, decoded off the wire.
     const toW: Message[] = []
-    const decoder = new FrameDecoder()
-    const wire = new Transform({
-      transform (chunk: Uint8Array, cb: (err: Error | null, data?: Uint8Array) => void) {
-        for (const body of decoder.push(chunk)) toW.push(decodeMessage(body))
-        cb(null, chunk)
-      }
-    })
-    wire.on('error', () => {})
-    connect(v, w, { aToB: [wire] })
+    connect(v, w, { aToB: [tap(m => { toW.push(m) })] })
     const verifiedByW = record(w, 'verified')
     const invalid = waitFor(v, 'invalid')
     // Newest first: v verifies blocks 2 and 1, then gets block 0 with a changed piece root.

@@ -140,9 +140,8 @@ export class Swarm {
   private readonly conns = new Map<string, Conn>()
   private readonly backoff = new Map<string, number>()
   private readonly emitter: Emitter<SwarmEvents> = mitt<SwarmEvents>()
-  private readonly localRoles = new Map<string, PeerRole>()
-  /** Core peer id → the remote's signaling id, while the core connection lives. */
-  private readonly remoteIds = new Map<string, string>()
+  /** Core peer id → the remote's signaling id and role, while the core connection lives. */
+  private readonly remotes = new Map<string, { id: string, role: PeerRole }>()
   /** Signaling ids never to connect to again, oldest first. */
   private readonly banned = new Set<string>()
   private readonly timer: ReturnType<typeof setInterval>
@@ -190,7 +189,7 @@ export class Swarm {
 
   private readonly onverified = (e: MunroEvents['verified']): void => {
     if (e.from === null) return
-    if (this.localRoles.get(e.from) === 'broadcaster') this.fromBroadcaster++
+    if (this.remotes.get(e.from)?.role === 'broadcaster') this.fromBroadcaster++
     else this.fromPeers++
     if (e.latency !== null) {
       this.latencies.push(e.latency)
@@ -199,7 +198,7 @@ export class Swarm {
   }
 
   private readonly oninvalid = (e: MunroEvents['invalid']): void => {
-    const id = this.remoteIds.get(e.peer.id)
+    const id = this.remotes.get(e.peer.id)?.id
     if (id === undefined) return
     this.banned.delete(id)
     this.banned.add(id)
@@ -208,7 +207,7 @@ export class Swarm {
     if (conn !== undefined) this.drop(conn, e.error)
   }
 
-  private readonly onpeerremove = (e: MunroEvents['peer-remove']): void => { this.remoteIds.delete(e.peer.id) }
+  private readonly onpeerremove = (e: MunroEvents['peer-remove']): void => { this.remotes.delete(e.peer.id) }
 
   /** Dials peers until the topology is satisfied. */
   maintain (): void {
@@ -300,10 +299,7 @@ export class Swarm {
     const label = `${conn.role}:${conn.id}`
     this.mro.labelPeer(stream, label)
     const local = this.mro.peers.find(p => p.label === label)
-    if (local !== undefined) {
-      this.localRoles.set(local.id, conn.role)
-      this.remoteIds.set(local.id, conn.id)
-    }
+    if (local !== undefined) this.remotes.set(local.id, { id: conn.id, role: conn.role })
     // A pipe callback makes streamx handle (not throw) a premature close on either side; the
     // connection's 'close' and 'error' events already drive the clean-up.
     const ignore = (): void => {}
