@@ -85,8 +85,8 @@ export const DEFAULT_PEER_RATE = 500
 /**
  * Bytes handed to a peer stream ahead of its consumer; the rest waits in the peer's outbox,
  * where control messages overtake pieces. One frame: below the stream, the transport buffers
- * more of its own (simple-peer: 64 KiB), and every byte queued in FIFO order there delays the
- * next block header.
+ * more of its own (the swarm keeps a data channel at 16 KiB, swarm/pump.ts), and every byte
+ * queued in FIFO order there delays the next block header.
  */
 export const STREAM_AHEAD_BYTES = 16 * 1024
 

@@ -1,5 +1,5 @@
 export { munro, munro as default, Munro, DEFAULT_OPTIONS, toHex } from './munro.js'
-export type { MunroOptions, MunroEvents, MunroStats, PeerInfo, KeyPair } from './munro.js'
+export type { MunroOptions, MunroEvents, MunroStats, PeerInfo, PeerStreamOptions, KeyPair } from './munro.js'
 export { MunroError, isMunroError } from './errors.js'
 export type { MunroErrorCode } from './errors.js'
 export { SignatureCache } from './verifier.js'

@@ -102,6 +102,12 @@ export type MunroEvents = {
   error: { error: Error }
 }
 
+/** Options of {@link Munro.peerStream}. */
+export interface PeerStreamOptions {
+  /** Bytes the transport took from the stream but has not sent yet. @default () => 0 */
+  bufferedAmount?: () => number
+}
+
 /** Aggregate statistics of one munro instance. */
 export interface MunroStats {
   length: number
@@ -219,6 +225,13 @@ export class Munro {
     })
     this.meterTimer = o.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
+
+  /**
+   * Copies of the stream this peer's upload carries, as measured while its uplink was saturated
+   * (see upload.ts), or null while never saturated (ample, or not yet tested). The swarm sizes
+   * its connections by it and keeps weak uplinks away from the broadcaster (swarm/topology.ts).
+   */
+  get uploadCopies (): number | null { return this.meter.copies }
 
   /** Length of the newest signed head: blocks 0 … length-1 are verifiable. */
   get length (): number { return this.log.length }
@@ -367,7 +380,7 @@ export class Munro {
     let saturated = false
     const subscriptions: Array<[Peer, number]> = []
     for (const p of this.connections) {
-      sent += p.stats.bytesSent
+      sent += p.wireBytesSent
       if (p.queued > 0) saturated = true
       for (const stripe of p.subscriptions) subscriptions.push([p, stripe])
     }
@@ -381,7 +394,7 @@ export class Munro {
   }
 
   private oncomplete (entry: BlockEntry, from: Peer | null, headTimestamp: number | null): void {
-    this.meter.block(this.opts.clock.now(), entry.byteLength)
+    this.meter.block(entry.index, entry.byteLength, headTimestamp, this.opts.clock.now())
     const list = this.waiters.get(entry.index)
     if (list !== undefined) {
       this.waiters.delete(entry.index)
@@ -406,8 +419,11 @@ export class Munro {
   /**
    * A duplex byte stream that replicates this log with one remote peer. Pipe it to a TCP
    * socket, a simple-peer connection or another munro's peer stream. Frames never exceed 16 KiB.
+   * Give `bufferedAmount` when the transport can tell how many bytes it took but has not sent
+   * yet (a data channel's `bufferedAmount`, simple-peer's `bufferSize`): upload is then measured
+   * on the wire, not at the transport's door, which a deep transport buffer blurs for seconds.
    */
-  peerStream (): Duplex {
+  peerStream (options: PeerStreamOptions = {}): Duplex {
     this.assertAlive()
     const peer = new Peer({
       onmessage: (p, m) => {
@@ -416,7 +432,7 @@ export class Munro {
         if (!knewStart && !this.writable && m.type === 'have') this.startAtLiveEdge()
       },
       onclose: (p, error) => { this.onclose(p, error) }
-    }, this.opts.clock.now)
+    }, this.opts.clock.now, options.bufferedAmount)
     this.connections.add(peer)
     peer.send(this.replicator.handshake())
     this.emit('peer-add', { peer: this.peerInfo(peer) })

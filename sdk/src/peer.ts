@@ -89,7 +89,12 @@ export class Peer {
   private readonly pieces: Array<{ index: number, frame: Uint8Array }> = []
   private queuedBytes = 0
 
-  constructor (private readonly handlers: PeerHandlers, private readonly now: () => number) {
+  constructor (
+    private readonly handlers: PeerHandlers,
+    private readonly now: () => number,
+    /** Bytes the transport took from our stream but has not sent yet, if it can tell. */
+    private readonly transportBuffered: () => number = () => 0
+  ) {
     this.id = `p${nextPeerId++}`
     this.stream = new Duplex({
       highWaterMark: STREAM_AHEAD_BYTES,
@@ -120,6 +125,12 @@ export class Peer {
 
   private get streamBuffered (): number {
     return (this.stream as unknown as { _readableState: { buffered: number } })._readableState.buffered
+  }
+
+  /** Bytes the transport put on the wire: those it took, less what it still buffers. */
+  get wireBytesSent (): number {
+    const buffered = this.closed ? 0 : this.transportBuffered()
+    return this.stats.bytesSent - Math.min(this.stats.bytesSent, Math.max(0, buffered) + this.streamBuffered)
   }
 
   /** Bytes waiting in the outbox: the transport is not keeping up. */

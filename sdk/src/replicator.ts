@@ -34,6 +34,15 @@ import type { Scheduler } from './scheduler.js'
 import { stripeOf, type Upstream } from './upstream.js'
 import { buildProof, verifyMetadata, type SignatureCache, type SignedHead } from './verifier.js'
 
+/**
+ * How long after the broadcaster pushed a block to its stripe's subscriber it answers pulls of
+ * that block from its other children BUSY (ms). They get it from the swarm instead, so the
+ * broadcaster's upload stays one copy: without this its few children pull every stripe they are
+ * not subscribed to, since it always announces first, and it sends nearly one copy per child.
+ * One second is about three hops of a loaded swarm; later, a pull is a repair and is served.
+ */
+export const ROOT_PULL_DELAY_MS = 1000
+
 /** Signed metadata as held and forwarded. */
 export interface SignedMetadata { seq: number, data: Uint8Array, signature: Uint8Array }
 
@@ -50,6 +59,8 @@ export class Replicator {
   metadata: SignedMetadata | null = null
   /** Blocks whose header first came pushed by an upstream, and pulled with REQUEST. */
   readonly arrivals = { pushed: 0, pulled: 0 }
+  /** Broadcaster: when each recent block was pushed to a subscriber. */
+  private readonly pushedAt = new Map<number, number>()
 
   constructor (
     private readonly log: BlockLog,
@@ -181,6 +192,7 @@ export class Replicator {
         continue
       }
       this.serve(p, entry, false)
+      if (source === null && this.upstream === null) this.pushedAt.set(entry.index, this.clock.now())
     }
   }
 
@@ -200,8 +212,11 @@ export class Replicator {
       return
     }
     // Pulls are served from upload left over by pushes: when our upload is backed up, the
-    // requester is told to go elsewhere (it will, at once) instead of queueing behind it.
-    if (this.uploadBacklog() > this.busyLimit()) {
+    // requester is told to go elsewhere (it will, at once) instead of queueing behind it. The
+    // broadcaster also turns away young blocks it already pushed (ROOT_PULL_DELAY_MS).
+    const pushed = this.pushedAt.get(m.index)
+    if (this.uploadBacklog() > this.busyLimit() ||
+        (pushed !== undefined && this.clock.now() - pushed < ROOT_PULL_DELAY_MS && !peer.subscriptions.has(stripeOf(m.index)))) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })
       return
     }
@@ -387,6 +402,7 @@ export class Replicator {
   /** Forgets per-peer bookkeeping below the window start. */
   prune (start: number): void {
     for (const i of this.headOf.keys()) if (i < start) this.headOf.delete(i)
+    for (const i of this.pushedAt.keys()) if (i < start) this.pushedAt.delete(i)
     for (const p of this.peers()) {
       for (const n of p.sentNodes) if (lastLeaf(n) < start && lastLeaf(flat.parent(n)) < start) p.sentNodes.delete(n)
       for (const i of p.serving.keys()) if (i < start) p.serving.delete(i)

@@ -21,34 +21,52 @@ const HEADROOM = 0.85
 /** Blocks over which the stream's rate is measured. */
 const RATE_BLOCKS = 16
 
+interface Sighting { index: number, bytes: number, at: number }
+
 export class UploadMeter {
   /** Measured upload capacity in bytes per ms, or null while the uplink was never saturated. */
   capacity: number | null = null
   private lastAt = -1
   private lastSent = 0
   private lastSaturated = false
-  private readonly blocks: Array<{ at: number, bytes: number }> = []
+  /** Recent blocks: index, size, and time (signed-head timestamp, else local arrival time). */
+  private readonly blocks = { stamped: [] as Sighting[], local: [] as Sighting[] }
 
-  /** Records a block passing through (appended or verified). */
-  block (at: number, bytes: number): void {
-    this.blocks.push({ at, bytes })
-    if (this.blocks.length > RATE_BLOCKS) this.blocks.shift()
-  }
-
-  /** The stream's rate in bytes per ms, or null before two blocks. */
-  get streamRate (): number | null {
-    if (this.blocks.length < 2) return null
-    const first = this.blocks[0] as { at: number }
-    const last = this.blocks[this.blocks.length - 1] as { at: number }
-    if (last.at <= first.at) return null
-    let bytes = 0
-    for (let i = 1; i < this.blocks.length; i++) bytes += (this.blocks[i] as { bytes: number }).bytes
-    return bytes / (last.at - first.at)
+  /**
+   * Records block `index` of `bytes` passing through (appended or verified), at `timestamp`, its
+   * signed head's time, when it came with one, else at the local time `now`.
+   */
+  block (index: number, bytes: number, timestamp: number | null, now: number): void {
+    const list = timestamp === null ? this.blocks.local : this.blocks.stamped
+    list.push({ index, bytes, at: timestamp ?? now })
+    if (list.length > RATE_BLOCKS) list.shift()
   }
 
   /**
-   * One sample: `sent` is the running total of bytes taken by transports, `saturated` whether
-   * bytes are waiting in outboxes now. An interval that began and ended saturated measures the
+   * The stream's rate in bytes per ms, or null before two blocks: the mean size of recent blocks
+   * times the block rate, which two blocks' indices and times give. Signed-head times are used
+   * when two recent blocks had them; unlike arrival times they do not make a backlog caught up
+   * in a burst look like a faster stream, and blocks missed or taken out of order do not matter.
+   */
+  get streamRate (): number | null {
+    const all = [...this.blocks.stamped, ...this.blocks.local]
+    const timed = this.blocks.stamped.length >= 2 ? this.blocks.stamped : this.blocks.local
+    if (timed.length < 2) return null
+    let first = timed[0] as Sighting
+    let last = first
+    for (const b of timed) {
+      if (b.index < first.index) first = b
+      if (b.index > last.index) last = b
+    }
+    if (last.index === first.index || last.at <= first.at) return null
+    const meanBytes = all.reduce((n, b) => n + b.bytes, 0) / all.length
+    return meanBytes * (last.index - first.index) / (last.at - first.at)
+  }
+
+  /**
+   * One sample: `sent` is the running total of bytes the transports put on the wire (taken from
+   * us, less what they still buffer, when they say), `saturated` whether bytes are waiting in
+   * outboxes now. An interval that began and ended saturated measures the
    * capacity; any interval bounds it from below.
    */
   sample (now: number, sent: number, saturated: boolean): void {
@@ -70,6 +88,15 @@ export class UploadMeter {
   busyLimit (): number {
     if (this.capacity === null) return Infinity
     return Math.max(MAX_PEER_BACKLOG, this.capacity * BUSY_DRAIN_MS)
+  }
+
+  /**
+   * Copies of the stream the measured upload carries (capacity over the stream's rate), or null
+   * while it is unknown: the uplink was never saturated, or fewer than two blocks passed.
+   */
+  get copies (): number | null {
+    const stream = this.streamRate
+    return this.capacity === null || stream === null ? null : this.capacity / stream
   }
 
   /** Copies of the stream this peer can push (fractional: stripes), at most `max`. */

@@ -39,6 +39,22 @@ export function pattern (length: number, seed = 1): Uint8Array {
   return out
 }
 
+/** A clock that moves only when told: `advance(ms)` runs the timers that fall due. */
+export function manualClock (): { clock: { now: () => number, setTimeout: (fn: () => void, ms: number) => unknown, clearTimeout: (h: unknown) => void }, advance: (ms: number) => void } {
+  const timers: Array<{ fn: () => void, at: number }> = []
+  let now = 0
+  const clock = {
+    now: () => now,
+    setTimeout: (fn: () => void, ms: number) => { const t = { fn, at: now + ms }; timers.push(t); return t },
+    clearTimeout: (h: unknown) => { const i = timers.indexOf(h as { fn: () => void, at: number }); if (i >= 0) timers.splice(i, 1) }
+  }
+  const advance = (ms: number): void => {
+    now += ms
+    for (const t of timers.filter(x => x.at <= now)) { timers.splice(timers.indexOf(t), 1); t.fn() }
+  }
+  return { clock, advance }
+}
+
 export function createBroadcaster (opts: Partial<MunroOptions> = {}): Munro {
   const m = munro(null, opts)
   instances.push(m)

@@ -4,9 +4,10 @@ import { equalBytes } from '../src/merkle-tree.js'
 import type { Message } from '../src/messages.js'
 import { NoDataReason } from '../src/messages.js'
 import {
-  appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, frameTransform, pattern, rawRemote,
-  record, rejection, sleep, tap, teardown, text, until, waitFor
+  appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, frameTransform, manualClock, pattern,
+  rawRemote, record, rejection, sleep, tap, teardown, text, until, waitFor
 } from './helpers.js'
+import { ROOT_PULL_DELAY_MS } from '../src/replicator.js'
 
 afterEach(teardown)
 
@@ -106,6 +107,28 @@ describe('push', () => {
   })
 })
 
+describe('broadcaster upload', () => {
+  it('the broadcaster sends a new block once: another child asking for it is told BUSY for ROOT_PULL_DELAY_MS, then served', async () => {
+    const { clock, advance } = manualClock()
+    const b = createBroadcaster({ clock })
+    const child = rawRemote(b)
+    child.handshake()
+    child.send({ type: 'subscribe', start: 0, stripe: 0 })
+    const other = rawRemote(b)
+    other.handshake()
+    await sleep(20)
+    await b.append(bytes('block 0'))
+    expect((await child.next('data')).index).toBe(0) // pushed to stripe 0's subscriber
+    other.send({ type: 'request', index: 0, fullProof: false })
+    expect((await other.next('no-data')).reason).toBe(NoDataReason.BUSY)
+    child.send({ type: 'request', index: 0, fullProof: true }) // the subscriber itself is served
+    expect((await child.next('data')).index).toBe(0)
+    advance(ROOT_PULL_DELAY_MS)
+    other.send({ type: 'request', index: 0, fullProof: false })
+    expect((await other.next('data')).index).toBe(0)
+  })
+})
+
 describe('live edge', () => {
   it('a receiver joining after 1,000 blocks starts at the live edge and does not download old blocks', async () => {
     const a = createBroadcaster({ signEvery: 50 })
@@ -185,17 +208,7 @@ describe('failover', () => {
 
 describe('injectable clock', () => {
   it('request timeouts run on the injected clock, not on wall time', async () => {
-    const timers: Array<{ fn: () => void, at: number }> = []
-    let now = 0
-    const clock = {
-      now: () => now,
-      setTimeout: (fn: () => void, ms: number) => { const t = { fn, at: now + ms }; timers.push(t); return t },
-      clearTimeout: (h: unknown) => { const i = timers.indexOf(h as { fn: () => void, at: number }); if (i >= 0) timers.splice(i, 1) }
-    }
-    const advance = (ms: number): void => {
-      now += ms
-      for (const t of timers.filter(x => x.at <= now)) { timers.splice(timers.indexOf(t), 1); t.fn() }
-    }
+    const { clock, advance } = manualClock()
     const r = createReceiver(createBroadcaster(), { start: 0, clock, requestTimeout: 10_000 })
     const silent = rawRemote(r)
     silent.handshake({ length: 1 })

@@ -18,6 +18,7 @@
  *   instantaneous in virtual time; wall time is measured separately).
  * @module
  */
+import { DATA_CHANNEL_BUFFER } from '../swarm/pump.js'
 import type { SeededRandom } from './random.js'
 import type { VirtualClock } from './virtual-clock.js'
 
@@ -33,11 +34,11 @@ export interface ChannelOptions {
 }
 
 /**
- * Bytes a data channel buffers before its writer is told to wait: simple-peer's
- * MAX_BUFFERED_AMOUNT (64 KiB). Beyond it the sender's core sees backpressure (its peer stream
- * stops being read), as in a browser.
+ * Bytes a data channel buffers before its writer is told to wait: the swarm's pump keeps the
+ * channel's `bufferedAmount` at most this (swarm/pump.ts). Beyond it the sender's core sees
+ * backpressure (its peer stream stops being read), as in a browser.
  */
-export const SEND_BUFFER_BYTES = 64 * 1024
+export const SEND_BUFFER_BYTES = DATA_CHANNEL_BUFFER
 
 /** One direction of a connection: frames queued at the sender's uplink, delivered in order. */
 export class Channel {

@@ -8,8 +8,11 @@
  *   peers' signaling delay; the target answers busy (`shouldAccept` false, or already connected
  *   to the dialler) or accepts, and the connection opens `connectRtts` round trips after the
  *   answer (ICE + DTLS + SCTP). A dropped or refused peer is not dialled for `retryAfterMs`,
- *   and a peer re-runs `maintain` every `maintainIntervalMs` and after every drop, as
- *   swarm/swarm.ts does.
+ *   and a peer (the broadcaster too, which fills a free slot) re-runs `maintain` every
+ *   `maintainIntervalMs` and after every drop, as swarm/swarm.ts does; `maintain` also closes
+ *   a weak viewer's connection to the broadcaster (`shouldLeaveRoot`).
+ * - Each side's transport buffer, which the core is told of (`bufferedAmount`), is its
+ *   outgoing channel's queue, kept at most the swarm pump's size (link.ts).
  * - Geometry: each peer has an access delay; a connection's one-way delay is the sum of both
  *   ends' (so 10–40 ms each gives 20–80 ms links).
  * - Each connection is a pair of `peerStream()`s. Frames are taken from one side's readable
@@ -28,7 +31,7 @@ import { munro, type Munro, type MunroOptions } from '../munro.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { DEFAULT_TOPOLOGY, pickDials, shouldAccept, type TopologyOptions } from '../swarm/topology.js'
+import { DEFAULT_TOPOLOGY, pickDials, shouldAccept, shouldLeaveRoot, type TopologyOptions, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -262,6 +265,7 @@ export class SwarmSim {
     const t0 = c.now()
     const late = Math.round(o.viewers * o.lateJoinShare)
     const streamEnd = this.streamStart + this.blocks * o.blockMs
+    this.keepMaintained(this.broadcaster)
     for (let i = 0; i < o.viewers; i++) {
       const at = i < o.viewers - late
         ? t0 + this.random.uniform(0, o.joinWindowMs)
@@ -344,6 +348,11 @@ export class SwarmSim {
     const cls = tamper ? { label: 'tamper', share: 0, bitsPerSecond: 5_000_000 } : this.uploadClass(createRandom(deriveSeed(this.opts.seed, `class:${id}`))())
     const node = this.addNode(id, 'viewer', cls, cls.bitsPerSecond, cls.label, tamper,
       this.opts.createCore(this.broadcaster.mro.id, this.coreOptions(id)))
+    this.keepMaintained(node)
+  }
+
+  /** Runs `maintain` for `node` now and every `maintainIntervalMs` until it leaves. */
+  private keepMaintained (node: SimNode): void {
     const loop = (): void => {
       if (node.leftAt !== null) return
       this.maintain(node)
@@ -366,15 +375,27 @@ export class SwarmSim {
     node.mro.destroy().catch(this.fail)
   }
 
+  /** What the topology policy sees of `node`. */
+  private topologyState (node: SimNode, members: ReadonlyMap<string, PeerRole> = this.members): TopologyState {
+    return { role: node.role, members, connected: new Set(node.conns.keys()), backoff: node.backoff, now: this.clock.now(), upload: node.mro.uploadCopies }
+  }
+
   private maintain (node: SimNode): void {
-    if (node.leftAt !== null || node.role === 'broadcaster') return
+    if (node.leftAt !== null) return
     const topo = this.opts.topology
-    if (node.conns.size >= topo.maxPeers) return
     const now = this.clock.now()
     for (const [id, until] of node.backoff) if (until <= now) node.backoff.delete(id)
+    if (shouldLeaveRoot(topo, this.topologyState(node))) {
+      for (const [id, c] of node.conns) {
+        if (c.remote.role !== 'broadcaster' || c.link === null) continue
+        ;(c.remote === c.link.a ? c.link.sb : c.link.sa).destroy()
+        node.backoff.set(id, now + topo.rootRetryMs)
+      }
+    }
+    if (node.conns.size >= (node.role === 'broadcaster' ? topo.maxBroadcasterPeers : topo.maxPeers)) return
     const members = new Map(this.members)
     members.delete(node.id)
-    const dials = pickDials(topo, { role: node.role, members, connected: new Set(node.conns.keys()), backoff: node.backoff, now }, node.random)
+    const dials = pickDials(topo, this.topologyState(node, members), node.random)
     for (const id of dials) {
       const remote = this.byId.get(id)
       if (remote !== undefined) this.dial(node, remote)
@@ -394,7 +415,7 @@ export class SwarmSim {
       if (!stillDialling()) return
       const topo = this.opts.topology
       const accept = b.leftAt === null && !b.conns.has(a.id) &&
-        shouldAccept(topo, { role: b.role, members: this.members, connected: new Set(b.conns.keys()), backoff: b.backoff, now: this.clock.now() }, a.role)
+        shouldAccept(topo, this.topologyState(b), a.role)
       if (!accept) {
         this.clock.at(this.clock.now() + sig, () => {
           if (!stillDialling()) return
@@ -425,17 +446,18 @@ export class SwarmSim {
   private connect (a: SimNode, b: SimNode): SimLink {
     const delayMs = a.accessMs + b.accessMs
     const n = ++this.links
-    const sa = a.mro.peerStream()
-    const sb = b.mro.peerStream()
+    // The channels are built below; each side's transport buffer is its outgoing channel's queue.
+    let ab: Channel | null = null
+    let ba: Channel | null = null
+    const sa = a.mro.peerStream({ bufferedAmount: () => ab?.queuedBytes ?? 0 })
+    const sb = b.mro.peerStream({ bufferedAmount: () => ba?.queuedBytes ?? 0 })
     this.label(a, sa, b, n)
     this.label(b, sb, a, n)
     const rng = createRandom(deriveSeed(this.opts.seed, `link:${a.id}:${b.id}:${n}`))
     const opts = { delayMs, lossRate: this.opts.lossRate }
-    const link: SimLink = {
-      a, b, sa, sb, delayMs, closed: false,
-      ab: new Channel(a.uplink, this.clock, opts, rng, (f) => { this.deliver(a, b, sb, f) }),
-      ba: new Channel(b.uplink, this.clock, opts, rng, (f) => { this.deliver(b, a, sa, f) })
-    }
+    ab = new Channel(a.uplink, this.clock, opts, rng, (f) => { this.deliver(a, b, sb, f) })
+    ba = new Channel(b.uplink, this.clock, opts, rng, (f) => { this.deliver(b, a, sa, f) })
+    const link: SimLink = { a, b, sa, sb, delayMs, closed: false, ab, ba }
     this.pump(this.outgoing(a, sa), link.ab)
     this.pump(this.outgoing(b, sb), link.ba)
     sa.on('close', () => { this.close(link, a) })

@@ -26,7 +26,8 @@ import type { Munro, MunroEvents } from '../munro.js'
 import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
-import { DEFAULT_TOPOLOGY, pickDials, shouldAccept, type TopologyOptions } from './topology.js'
+import { DEFAULT_TOPOLOGY, pickDials, shouldAccept, shouldLeaveRoot, type TopologyOptions, type TopologyState } from './topology.js'
+import { pumpToPeer } from './pump.js'
 import { tamperStream } from './tamper.js'
 
 /** Options of {@link joinSwarm}. */
@@ -209,7 +210,12 @@ export class Swarm {
 
   private readonly onpeerremove = (e: MunroEvents['peer-remove']): void => { this.remotes.delete(e.peer.id) }
 
-  /** Dials peers until the topology is satisfied. */
+  /** What the topology policy sees of us. */
+  private topologyState (members: ReadonlyMap<string, PeerRole>): TopologyState {
+    return { role: this.role, members, connected: new Set(this.conns.keys()), backoff: this.backoff, now: Date.now(), upload: this.mro.uploadCopies }
+  }
+
+  /** Dials peers until the topology is satisfied; leaves the broadcaster if our upload is too weak for it. */
   maintain (): void {
     if (this.destroyed || this.client.state !== 'joined') return
     const now = Date.now()
@@ -217,9 +223,14 @@ export class Swarm {
     const members = this.banned.size === 0
       ? this.client.peers
       : new Map([...this.client.peers].filter(([id]) => !this.banned.has(id)))
-    const dials = pickDials(this.opts, {
-      role: this.role, members, connected: new Set(this.conns.keys()), backoff: this.backoff, now
-    }, this.opts.random)
+    if (shouldLeaveRoot(this.opts, this.topologyState(members))) {
+      for (const conn of [...this.conns.values()]) {
+        if (conn.role !== 'broadcaster' || conn.stream === null) continue
+        this.drop(conn, null)
+        this.backoff.set(conn.id, now + this.opts.rootRetryMs)
+      }
+    }
+    const dials = pickDials(this.opts, this.topologyState(members), this.opts.random)
     for (const id of dials) this.dial(id, this.client.peers.get(id) ?? 'viewer')
   }
 
@@ -281,7 +292,7 @@ export class Swarm {
     if (conn === undefined) {
       if ((msg.signal as { type?: unknown }).type !== 'offer') return // a late candidate of a dropped dial
       const role = this.client.peers.get(from) ?? 'viewer'
-      if (!shouldAccept(this.opts, { role: this.role, members: this.client.peers, connected: new Set(this.conns.keys()), backoff: this.backoff, now: Date.now() }, role)) {
+      if (!shouldAccept(this.opts, this.topologyState(this.client.peers), role)) {
         this.send(from, { kind: 'busy' })
         return
       }
@@ -294,7 +305,7 @@ export class Swarm {
     if (this.destroyed || this.conns.get(conn.id) !== conn) return
     if (conn.timer !== null) clearTimeout(conn.timer)
     conn.timer = null
-    const stream = this.mro.peerStream()
+    const stream = this.mro.peerStream({ bufferedAmount: () => conn.peer.bufferSize })
     conn.stream = stream
     const label = `${conn.role}:${conn.id}`
     this.mro.labelPeer(stream, label)
@@ -306,7 +317,7 @@ export class Swarm {
     let out: Duplex | Transform = stream
     if (this.opts.unsafeTamperOutgoing) out = stream.pipe(tamperStream(), ignore)
     conn.peer.pipe(stream as unknown as NodeJS.WritableStream)
-    out.pipe(conn.peer as unknown as NodeJS.WritableStream, ignore)
+    pumpToPeer(out as Duplex, conn.peer)
     stream.on('close', () => { this.drop(conn, null) })
     this.emit('peer-connect', { id: conn.id, role: conn.role })
   }

@@ -1,0 +1,89 @@
+/**
+ * Topology policy (swarm/topology.ts): who dials whom, who accepts, and where upload puts a viewer.
+ */
+import { describe, expect, it } from 'vitest'
+import type { PeerRole } from '../src/signaling/protocol.js'
+import { DEFAULT_TOPOLOGY, extraPeers, pickDials, shouldAccept, shouldLeaveRoot, type TopologyState } from '../src/swarm/topology.js'
+
+const opts = DEFAULT_TOPOLOGY
+const room = (viewers: number, broadcaster = true): Map<string, PeerRole> => {
+  const m = new Map<string, PeerRole>()
+  if (broadcaster) m.set('b', 'broadcaster')
+  for (let i = 0; i < viewers; i++) m.set(`v${i}`, 'viewer')
+  return m
+}
+const state = (extra: Partial<TopologyState> = {}): TopologyState => ({
+  role: 'viewer', members: room(20), connected: new Set(), backoff: new Map(), now: 1000, upload: null, ...extra
+})
+const ids = (n: number, prefix = 'v'): Set<string> => new Set(Array.from({ length: n }, (_, i) => `${prefix}${i}`))
+const rnd = (): number => 0.5
+
+describe('dialling', () => {
+  it('a new viewer dials the broadcaster first, then random viewers, up to maxPeers', () => {
+    const dials = pickDials(opts, state(), rnd)
+    expect(dials).toHaveLength(opts.maxPeers)
+    expect(dials[0]).toBe('b')
+    expect(new Set(dials).size).toBe(dials.length)
+  })
+
+  it('a viewer with maxPeers connections dials nobody; one in back-off is skipped', () => {
+    expect(pickDials(opts, state({ connected: ids(opts.maxPeers) }), rnd)).toEqual([])
+    const dials = pickDials(opts, state({ backoff: new Map([['b', 5000]]) }), rnd)
+    expect(dials).not.toContain('b')
+    expect(pickDials(opts, state({ backoff: new Map([['b', 500]]) }), rnd)[0]).toBe('b') // back-off over
+  })
+
+  it('a viewer whose measured upload is below minRootCopies does not dial the broadcaster', () => {
+    expect(pickDials(opts, state({ upload: opts.minRootCopies - 0.5 }), rnd)).not.toContain('b')
+    expect(pickDials(opts, state({ upload: opts.minRootCopies + 0.5 }), rnd)[0]).toBe('b')
+  })
+
+  it('the broadcaster dials one viewer at a time while it has a free slot, and none when full', () => {
+    const b = state({ role: 'broadcaster', members: room(20, false) })
+    expect(pickDials(opts, b, rnd)).toHaveLength(1)
+    expect(pickDials(opts, { ...b, connected: ids(opts.maxBroadcasterPeers) }, rnd)).toEqual([])
+  })
+})
+
+describe('accepting', () => {
+  it('the broadcaster accepts maxBroadcasterPeers viewers', () => {
+    const b = state({ role: 'broadcaster' })
+    expect(shouldAccept(opts, { ...b, connected: ids(opts.maxBroadcasterPeers - 1) }, 'viewer')).toBe(true)
+    expect(shouldAccept(opts, { ...b, connected: ids(opts.maxBroadcasterPeers) }, 'viewer')).toBe(false)
+  })
+
+  it('a viewer accepts maxPeers + acceptSlack, plus two per copy of upload beyond two, all maxExtraPeers while unmeasured', () => {
+    const base = opts.maxPeers + opts.acceptSlack
+    expect(extraPeers(opts, null)).toBe(opts.maxExtraPeers)
+    expect(extraPeers(opts, 0.4)).toBe(0)
+    expect(extraPeers(opts, 2)).toBe(0)
+    expect(extraPeers(opts, 4)).toBe(4)
+    expect(extraPeers(opts, 50)).toBe(opts.maxExtraPeers)
+    expect(shouldAccept(opts, state({ upload: 0.4, connected: ids(base - 1) }), 'viewer')).toBe(true)
+    expect(shouldAccept(opts, state({ upload: 0.4, connected: ids(base) }), 'viewer')).toBe(false)
+    expect(shouldAccept(opts, state({ upload: 4, connected: ids(base + 3) }), 'viewer')).toBe(true)
+    expect(shouldAccept(opts, state({ upload: 4, connected: ids(base + 4) }), 'viewer')).toBe(false)
+    expect(shouldAccept(opts, state({ upload: null, connected: ids(base + opts.maxExtraPeers - 1) }), 'viewer')).toBe(true)
+  })
+
+  it("a viewer accepts the broadcaster's dial unless its upload is too weak to be a broadcaster child", () => {
+    expect(shouldAccept(opts, state({ connected: ids(30) }), 'broadcaster')).toBe(true)
+    expect(shouldAccept(opts, state({ upload: 1 }), 'broadcaster')).toBe(false)
+  })
+})
+
+describe('leaving the broadcaster', () => {
+  const onRoot = (upload: number | null, others: number): TopologyState =>
+    state({ upload, connected: new Set(['b', ...ids(others)]) })
+
+  it('a viewer measured below minRootCopies leaves the broadcaster once it has two other peers', () => {
+    expect(shouldLeaveRoot(opts, onRoot(1, 2))).toBe(true)
+    expect(shouldLeaveRoot(opts, onRoot(1, 1))).toBe(false) // the broadcaster is one of its two sources
+  })
+
+  it('an unmeasured or strong viewer stays; the broadcaster never "leaves"', () => {
+    expect(shouldLeaveRoot(opts, onRoot(null, 5))).toBe(false)
+    expect(shouldLeaveRoot(opts, onRoot(opts.minRootCopies, 5))).toBe(false)
+    expect(shouldLeaveRoot(opts, { ...onRoot(0.1, 5), role: 'broadcaster' })).toBe(false)
+  })
+})
