@@ -38,6 +38,13 @@ describe('dialling', () => {
     expect(pickDials(opts, state({ upload: opts.minRootCopies + 0.5 }), rnd)[0]).toBe('b')
   })
 
+  it('a viewer measured strong dials for its extra peers too; an unmeasured one stops at maxPeers', () => {
+    const full = ids(opts.maxPeers)
+    expect(pickDials(opts, state({ connected: full, upload: null }), rnd)).toEqual([])
+    expect(pickDials(opts, state({ connected: full, upload: 2 }), rnd)).toEqual([])
+    expect(pickDials(opts, state({ connected: full, upload: 4 }), rnd)).toHaveLength(extraPeers(opts, 4))
+  })
+
   it('the broadcaster dials one viewer at a time while it has a free slot, and none when full', () => {
     const b = state({ role: 'broadcaster', members: room(20, false) })
     expect(pickDials(opts, b, rnd)).toHaveLength(1)

@@ -392,7 +392,6 @@ export class SwarmSim {
         node.backoff.set(id, now + topo.rootRetryMs)
       }
     }
-    if (node.conns.size >= (node.role === 'broadcaster' ? topo.maxBroadcasterPeers : topo.maxPeers)) return
     const members = new Map(this.members)
     members.delete(node.id)
     const dials = pickDials(topo, this.topologyState(node, members), node.random)

@@ -10,8 +10,9 @@
  *   way in.
  * - Upload decides where a viewer sits (`upload`: copies of the stream its measured upload
  *   carries, null while never saturated). Each copy beyond two is worth two more incoming
- *   connections, up to `maxExtraPeers` (all of them while unmeasured): strong uplinks gather
- *   the neighbours they can feed, and trees get wide and shallow. A viewer whose upload carries
+ *   connections, up to `maxExtraPeers` (all of them while unmeasured); a viewer measured
+ *   strong also dials that many more (an unmeasured one does not: every newcomer would). Strong
+ *   uplinks gather the neighbours they can feed, and trees get wide and shallow. A viewer whose upload carries
  *   fewer than `minRootCopies` copies does not stay on the broadcaster (`shouldLeaveRoot`) and
  *   neither dials it nor accepts its dial: a broadcaster child feeds a quarter or more of the
  *   swarm, and a weak one holds everyone below it seconds behind. It leaves only with two other
@@ -118,7 +119,11 @@ export function shouldLeaveRoot (opts: TopologyOptions, state: TopologyState): b
 
 /** Peers to dial now, in order (empty for a broadcaster or a viewer with enough peers). */
 export function pickDials (opts: TopologyOptions, state: TopologyState, random: () => number): string[] {
-  const want = (state.role === 'broadcaster' ? opts.maxBroadcasterPeers : opts.maxPeers) - state.connected.size
+  // A measured strong uplink dials for its extra peers too: others, already connected, would not.
+  const target = state.role === 'broadcaster'
+    ? opts.maxBroadcasterPeers
+    : opts.maxPeers + (state.upload === null ? 0 : extraPeers(opts, state.upload))
+  const want = target - state.connected.size
   if (want <= 0) return []
   const eligible = [...state.members.entries()].filter(([id]) =>
     !state.connected.has(id) && (state.backoff.get(id) ?? 0) <= state.now)
