@@ -87,7 +87,13 @@ export interface Choke { type: 'choke', stripe: number }
 export interface Ping { type: 'ping', nonce: number }
 export interface Pong { type: 'pong', nonce: number }
 
-export type Message = Handshake | Have | Request | Cancel | Data | Piece | NoData | Metadata | Ping | Pong | Subscribe | Unsubscribe | Choke
+/**
+ * PROBE: padding that measures the sender's upload (see upload.ts). The receiver drops it; it is
+ * one frame at most.
+ */
+export interface Probe { type: 'probe', data: Uint8Array }
+
+export type Message = Handshake | Have | Request | Cancel | Data | Piece | NoData | Metadata | Ping | Pong | Subscribe | Unsubscribe | Choke | Probe
 export type MessageType = Message['type']
 
 interface Codec<M extends Message> {
@@ -238,7 +244,13 @@ const choke: Codec<Choke> = {
   decode: (r) => ({ type: 'choke', stripe: stripe(r) })
 }
 
-const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong, subscribe, unsubscribe, choke } as const
+const probe: Codec<Probe> = {
+  id: 13,
+  encode: (w, m) => { w.bytes(m.data) },
+  decode: (r) => ({ type: 'probe', data: r.bytes('probe', PIECE_SIZE) })
+}
+
+const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong, subscribe, unsubscribe, choke, probe } as const
 const byId = new Map<number, Codec<Message>>(Object.values(codecs).map(c => [c.id, c as unknown as Codec<Message>]))
 
 /** Each message type's type byte on the wire. */
@@ -248,7 +260,7 @@ export const MESSAGE_TYPE_IDS: Readonly<Record<MessageType, number>> = Object.fr
 /** Encodes a message (type byte + body). */
 export function encodeMessage (m: Message): Uint8Array {
   const codec = codecs[m.type] as Codec<Message>
-  const w = new Writer(m.type === 'piece' ? m.data.length + 512 : 128)
+  const w = new Writer(m.type === 'piece' || m.type === 'probe' ? m.data.length + 512 : 128)
   w.byte(codec.id)
   codec.encode(w, m)
   return w.finish()

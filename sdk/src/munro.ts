@@ -18,14 +18,14 @@ import mitt, { type Emitter, type Handler } from 'mitt'
 import { Duplex, Readable, Writable } from 'streamx'
 import { discoveryKey as toDiscoveryKey, metadataSignable } from './caps.js'
 import { systemClock, type Clock, type Random, type TimerHandle } from './clock.js'
-import { MAX_METADATA_SIZE, PUBLIC_KEY_SIZE, STRIPES } from './constants.js'
+import { MAX_METADATA_SIZE, PIECE_SIZE, PUBLIC_KEY_SIZE, STRIPES } from './constants.js'
 import { invalidArgument, isMunroError, MunroError, outOfRange, VERIFICATION_CODES } from './errors.js'
 import { BlockLog, isComplete, type BlockEntry, type WindowOptions } from './log.js'
 import { equalBytes } from './merkle-tree.js'
-import { Peer, type PeerStats } from './peer.js'
+import { Peer, PROBE_INDEX, type PeerStats } from './peer.js'
 import { Replicator, type SignedMetadata } from './replicator.js'
 import { Scheduler, type SchedulerOptions } from './scheduler.js'
-import { SAMPLE_MS, UploadMeter } from './upload.js'
+import { PROBE_BYTES, PROBE_MS, PROBE_POLL_MS, SAMPLE_MS, UploadMeter } from './upload.js'
 import { Upstream, type UpstreamOptions } from './upstream.js'
 import { generateKeyPair, publicKeyOf, sign, SignatureCache } from './verifier.js'
 
@@ -487,6 +487,39 @@ export class Munro {
 
   /** Connected peers. */
   get peers (): PeerInfo[] { return [...this.connections].map(p => this.peerInfo(p)) }
+
+  /**
+   * Measures this peer's upload now, instead of when its uplink first backs up: sends up to
+   * PROBE_BYTES of padding (PROBE frames, which the remote drops; every other message overtakes
+   * them) on `stream`, for at most PROBE_MS, and takes the rate at which our bytes went on the
+   * wire meanwhile as the capacity. Resolves with it in bit/s, or null if the connection closed.
+   * The swarm probes once, on its first connection to a viewer: padding costs the remote only
+   * download. Needs a transport that reports `bufferedAmount` (see peerStream) to be exact.
+   */
+  async probeUpload (stream: Duplex): Promise<number | null> {
+    this.assertAlive()
+    const peer = [...this.connections].find(p => p.stream === stream)
+    if (peer === undefined || peer.closed) return null
+    const clock = this.opts.clock
+    const onWire = (): number => [...this.connections].reduce((n, p) => n + p.wireBytesSent, this.closedTotals.bytesSent)
+    const t0 = clock.now()
+    const w0 = onWire()
+    const padding = new Uint8Array(PIECE_SIZE)
+    for (let n = 0; n < PROBE_BYTES; n += PIECE_SIZE) peer.send({ type: 'probe', data: padding })
+    return await new Promise((resolve) => {
+      const poll = (): void => {
+        const elapsed = clock.now() - t0
+        if (peer.closed || this.destroyed) { resolve(null); return }
+        // Until the last padding left the outbox the uplink was saturated; the padding still in
+        // the stream and the transport is not counted as sent.
+        if (peer.hasQueued(PROBE_INDEX) && elapsed < PROBE_MS) { clock.setTimeout(poll, PROBE_POLL_MS); return }
+        peer.dropQueued(PROBE_INDEX)
+        this.meter.probed(onWire() - w0, elapsed)
+        resolve(this.meter.capacity === null ? null : this.meter.capacity * 8000)
+      }
+      clock.setTimeout(poll, PROBE_POLL_MS)
+    })
+  }
 
   /** Sets the application label of a connection by the stream returned from `peerStream()`. */
   labelPeer (stream: Duplex, label: string): void {

@@ -47,6 +47,9 @@ export interface PeerHandlers {
 
 let nextPeerId = 1
 
+/** The outbox's block index for PROBE padding, so that what is left of it can be dropped. */
+export const PROBE_INDEX = -1
+
 export class Peer {
   /** Local label of this connection ("p1", "p2", …), for stats and events. */
   readonly id: string
@@ -133,6 +136,9 @@ export class Peer {
     return this.stats.bytesSent - Math.min(this.stats.bytesSent, Math.max(0, buffered) + this.streamBuffered)
   }
 
+  /** Whether frames of block `index` (or PROBE padding) still wait in the outbox. */
+  hasQueued (index: number): boolean { return this.pieces.some(p => p.index === index) }
+
   /** Bytes waiting in the outbox: the transport is not keeping up. */
   get queued (): number { return this.queuedBytes }
 
@@ -141,6 +147,7 @@ export class Peer {
     if (this.closed) return 0
     const frame = encodeFrame(message)
     if (message.type === 'piece') this.pieces.push({ index: message.index, frame })
+    else if (message.type === 'probe') this.pieces.push({ index: PROBE_INDEX, frame }) // padding goes last
     else this.control.push(frame)
     this.queuedBytes += frame.length
     this.flush()
@@ -158,7 +165,7 @@ export class Peer {
     }
   }
 
-  /** Drops the queued, unsent pieces of block `index` (the peer cancelled it). */
+  /** Drops the queued, unsent pieces of block `index` (the peer cancelled it), or PROBE padding. */
   dropQueued (index: number): void {
     for (let i = this.pieces.length - 1; i >= 0; i--) {
       const p = this.pieces[i] as { index: number, frame: Uint8Array }

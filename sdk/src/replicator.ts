@@ -101,7 +101,8 @@ export class Replicator {
       case 'unsubscribe': peer.subscriptions.delete(m.stripe); return
       case 'choke': peer.chokedUs = true; this.upstream?.onchoke(peer, m.stripe); return
       case 'ping': peer.send({ type: 'pong', nonce: m.nonce }); return
-      case 'pong': peer.onpong(m.nonce)
+      case 'pong': peer.onpong(m.nonce); return
+      case 'probe': // padding that measures the sender's upload: counted in bytesReceived, dropped
     }
   }
 

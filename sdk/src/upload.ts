@@ -16,6 +16,12 @@ import { MAX_PEER_BACKLOG } from './constants.js'
 const BUSY_DRAIN_MS = 250
 /** How often the uplink is sampled (ms). */
 export const SAMPLE_MS = 500
+/** Most padding an upload probe sends (see Munro.probeUpload): 210 ms of a 20 Mbit/s uplink. */
+export const PROBE_BYTES = 512 * 1024
+/** Longest an upload probe runs (ms); a slower uplink is measured on what left by then. */
+export const PROBE_MS = 500
+/** How often a running probe checks whether its padding is on the wire (ms). */
+export const PROBE_POLL_MS = 10
 /** Share of the measured capacity given to pushes; the rest answers pulls and control. */
 const HEADROOM = 0.85
 /** Blocks over which the stream's rate is measured. */
@@ -78,6 +84,14 @@ export class UploadMeter {
     this.lastAt = now
     this.lastSent = sent
     this.lastSaturated = saturated
+  }
+
+  /**
+   * A probe kept the uplink saturated from its start until `ms` later (its padding gone, or its
+   * time up) and `bytes` went on the wire meanwhile: that rate is the capacity.
+   */
+  probed (bytes: number, ms: number): void {
+    if (ms > 0 && bytes > 0) this.capacity = bytes / ms
   }
 
   /**

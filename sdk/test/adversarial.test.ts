@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { blockHash, headSignable } from '../src/caps.js'
 import { systemClock } from '../src/clock.js'
-import { MAX_FRAME_SIZE, PIECE_SIZE } from '../src/constants.js'
+import { MAX_FRAME_SIZE, PIECE_SIZE, PROTOCOL_VERSION } from '../src/constants.js'
 import { MunroError } from '../src/errors.js'
 import { BlockLog } from '../src/log.js'
 import { equalBytes, PieceTree } from '../src/merkle-tree.js'
@@ -472,7 +472,7 @@ describe('malformed wire input ends the connection with a typed error', () => {
   })
 
   it('a truncated message (trailing bytes missing) is refused with ERR_DECODE', async () => {
-    const hs = encodeMessage({ type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0 })
+    const hs = encodeMessage({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0 })
     const cut = hs.subarray(0, hs.length - 10)
     await expectDropped(r => { r.sendBytes(Uint8Array.of(cut.length, ...cut)) }, 'ERR_DECODE')
   })
@@ -491,7 +491,7 @@ describe('malformed wire input ends the connection with a typed error', () => {
 
   it('a handshake of another protocol or version is refused with ERR_HANDSHAKE', async () => {
     await expectDropped(r => { r.handshake({ protocol: 'hyper' }) }, 'ERR_HANDSHAKE')
-    await expectDropped(r => { r.handshake({ version: 2 }) }, 'ERR_HANDSHAKE')
+    await expectDropped(r => { r.handshake({ version: PROTOCOL_VERSION + 1 }) }, 'ERR_HANDSHAKE')
   })
 
   it('two peers of different streams drop each other with ERR_HANDSHAKE', async () => {

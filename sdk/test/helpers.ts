@@ -8,6 +8,7 @@
  */
 import net from 'node:net'
 import { Duplex, Transform } from 'streamx'
+import { PROTOCOL_VERSION } from '../src/constants.js'
 import { MunroError } from '../src/errors.js'
 import { decodeMessage, type Message, type MessageType } from '../src/messages.js'
 import { munro, type Munro, type MunroEvents, type MunroOptions } from '../src/munro.js'
@@ -227,7 +228,7 @@ export function rawRemote (target: Munro): RawRemote {
     send: (m) => { stream.write(encodeFrame(m)) },
     sendBytes: (b) => { stream.write(b) },
     handshake: (over = {}) => {
-      remote.send({ type: 'handshake', protocol: 'munro', version: 1, discoveryKey: target.discoveryKey, windowStart: 0, length: 0, ...over })
+      remote.send({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: target.discoveryKey, windowStart: 0, length: 0, ...over })
     },
     next: (type, pred = () => true, timeout = 3000) => new Promise((resolve, reject) => {
       const check = (): boolean => {

@@ -70,7 +70,8 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('pong' as const), nonce: fc.integer({ min: 0, max: 0xffffffff }) }),
   fc.record({ type: fc.constant('subscribe' as const), start: index, stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
   fc.record({ type: fc.constant('unsubscribe' as const), stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
-  fc.record({ type: fc.constant('choke' as const), stripe: fc.integer({ min: 0, max: STRIPES - 1 }) })
+  fc.record({ type: fc.constant('choke' as const), stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
+  fc.record({ type: fc.constant('probe' as const), data: fc.uint8Array({ maxLength: 64 }) })
 )
 
 describe('message codecs', () => {
@@ -81,7 +82,7 @@ describe('message codecs', () => {
   })
 
   it('every message type has its own type byte, in a stable order', () => {
-    const ids = ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke']
+    const ids = ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe']
     const samples: Message[] = [
       { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0 },
       { type: 'have', start: 0, count: 1, headLength: 1 },
@@ -95,7 +96,8 @@ describe('message codecs', () => {
       { type: 'pong', nonce: 1 },
       { type: 'subscribe', start: 0, stripe: 0 },
       { type: 'unsubscribe', stripe: 1 },
-      { type: 'choke', stripe: STRIPES - 1 }
+      { type: 'choke', stripe: STRIPES - 1 },
+      { type: 'probe', data: new Uint8Array(3) }
     ]
     samples.forEach((m, i) => {
       expect(m.type).toBe(ids[i])

@@ -81,6 +81,25 @@ describe('swarm over WebRTC', () => {
     expect(bStats.bytesSent / (N * BLOCK)).toBeLessThan(1.6)
   }, 60_000)
 
+  it('a full broadcaster takes a viewer that reports a strong upload in place of a weak child; the weak one keeps receiving', async () => {
+    const b = munro()
+    const bs = peer(b, { maxBroadcasterPeers: 1 })
+    // Uploads as a probe would have measured them (copies of the stream).
+    const weak = munro(b.id, { start: 0, requestTimeout: 1000 })
+    Object.defineProperty(weak, 'uploadCopies', { get: () => 0.4 })
+    const ws = peer(weak)
+    await until(() => bs.stats().peers.length === 1, 15_000, 'the weak viewer to connect to the broadcaster')
+    await appendPaced(b, 0, 5)
+    const strong = munro(b.id, { start: 0, requestTimeout: 1000 })
+    Object.defineProperty(strong, 'uploadCopies', { get: () => 8 })
+    const ss = peer(strong)
+    await until(() => bs.stats().peers.length === 1 && bs.stats().peers[0]?.id === ss.stats().peerId, 15_000, 'the strong viewer to replace it')
+    await until(() => ws.stats().peers.length > 0, 15_000, 'the weak viewer to reconnect through the strong one')
+    await appendPaced(b, 5, 15)
+    await until(() => holdsAll(weak, 0, 15) && holdsAll(strong, 0, 15), 20_000, 'both to hold every block')
+    await expectBlocks(weak, 0, 15)
+  }, 60_000)
+
   it('keeps serving when a viewer leaves mid-stream', async () => {
     const b = munro()
     peer(b)

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { PeerRole } from '../src/signaling/protocol.js'
-import { DEFAULT_TOPOLOGY, extraPeers, pickDials, shouldAccept, shouldLeaveRoot, type TopologyState } from '../src/swarm/topology.js'
+import { DEFAULT_TOPOLOGY, extraPeers, pickDials, rootToReplace, shouldAccept, type TopologyState } from '../src/swarm/topology.js'
 
 const opts = DEFAULT_TOPOLOGY
 const room = (viewers: number, broadcaster = true): Map<string, PeerRole> => {
@@ -33,9 +33,13 @@ describe('dialling', () => {
     expect(pickDials(opts, state({ backoff: new Map([['b', 500]]) }), rnd)[0]).toBe('b') // back-off over
   })
 
-  it('a viewer whose measured upload is below minRootCopies does not dial the broadcaster', () => {
+  it('a viewer measured below minRootCopies does not dial the broadcaster; one measured above does, even with all its peers', () => {
     expect(pickDials(opts, state({ upload: opts.minRootCopies - 0.5 }), rnd)).not.toContain('b')
     expect(pickDials(opts, state({ upload: opts.minRootCopies + 0.5 }), rnd)[0]).toBe('b')
+    const full = ids(opts.maxPeers + extraPeers(opts, 8))
+    expect(pickDials(opts, state({ upload: 8, connected: full }), rnd)).toEqual(['b'])
+    expect(pickDials(opts, state({ upload: null, connected: ids(opts.maxPeers) }), rnd)).toEqual([])
+    expect(pickDials(opts, state({ upload: 8, connected: full, backoff: new Map([['b', 5000]]) }), rnd)).toEqual([])
   })
 
   it('a viewer measured strong dials for its extra peers too; an unmeasured one stops at maxPeers', () => {
@@ -73,24 +77,23 @@ describe('accepting', () => {
     expect(shouldAccept(opts, state({ upload: null, connected: ids(base + opts.maxExtraPeers - 1) }), 'viewer')).toBe(true)
   })
 
-  it("a viewer accepts the broadcaster's dial unless its upload is too weak to be a broadcaster child", () => {
+  it("a viewer accepts the broadcaster's dial whatever its connections and upload", () => {
     expect(shouldAccept(opts, state({ connected: ids(30) }), 'broadcaster')).toBe(true)
-    expect(shouldAccept(opts, state({ upload: 1 }), 'broadcaster')).toBe(false)
+    expect(shouldAccept(opts, state({ upload: 0.4 }), 'broadcaster')).toBe(true)
   })
 })
 
-describe('leaving the broadcaster', () => {
-  const onRoot = (upload: number | null, others: number): TopologyState =>
-    state({ upload, connected: new Set(['b', ...ids(others)]) })
+describe("choosing the broadcaster's children", () => {
+  const children = (...uploads: Array<number | null>): Map<string, number | null> => new Map(uploads.map((u, i) => [`c${i}`, u]))
 
-  it('a viewer measured below minRootCopies leaves the broadcaster once it has two other peers', () => {
-    expect(shouldLeaveRoot(opts, onRoot(1, 2))).toBe(true)
-    expect(shouldLeaveRoot(opts, onRoot(1, 1))).toBe(false) // the broadcaster is one of its two sources
+  it('a full broadcaster takes a dialler measured strong in place of the weakest child measured weak', () => {
+    expect(rootToReplace(opts, children(2, 0.4), 8)).toBe('c1')
+    expect(rootToReplace(opts, children(0.4, 2), opts.minRootCopies)).toBe('c0')
   })
 
-  it('an unmeasured or strong viewer stays; the broadcaster never "leaves"', () => {
-    expect(shouldLeaveRoot(opts, onRoot(null, 5))).toBe(false)
-    expect(shouldLeaveRoot(opts, onRoot(opts.minRootCopies, 5))).toBe(false)
-    expect(shouldLeaveRoot(opts, { ...onRoot(0.1, 5), role: 'broadcaster' })).toBe(false)
+  it('keeps its children for a dialler not measured strong, and keeps strong or unmeasured children', () => {
+    expect(rootToReplace(opts, children(0.4, 0.4), null)).toBe(null)
+    expect(rootToReplace(opts, children(0.4, 0.4), 2)).toBe(null)
+    expect(rootToReplace(opts, children(8, null), 20)).toBe(null)
   })
 })

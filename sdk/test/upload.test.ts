@@ -1,9 +1,13 @@
 /**
- * The upload meter: capacity is measured only from saturated intervals, and bounds how many
- * stripe subscriptions a peer pushes.
+ * The upload meter: capacity is measured only from saturated intervals (or a probe), and bounds
+ * how many stripe subscriptions a peer pushes.
  */
-import { describe, expect, it } from 'vitest'
-import { UploadMeter } from '../src/upload.js'
+import type { Duplex } from 'streamx'
+import { afterEach, describe, expect, it } from 'vitest'
+import { MESSAGE_TYPE_IDS } from '../src/messages.js'
+import type { Munro } from '../src/munro.js'
+import { PROBE_BYTES, PROBE_MS, UploadMeter } from '../src/upload.js'
+import { createBroadcaster, createReceiver, sleep, teardown } from './helpers.js'
 
 describe('upload meter', () => {
   it('knows no capacity (allows the maximum) until the uplink was saturated for a whole interval', () => {
@@ -62,5 +66,53 @@ describe('upload meter', () => {
     m.sample(0, 0, true)
     m.sample(500, 150_000, true) // 300 B/ms: one copy
     expect(m.copies).toBeCloseTo(1)
+  })
+})
+
+describe('upload probe (Munro.probeUpload)', () => {
+  afterEach(teardown)
+
+  /** A peer stream drained at `bytesPerTick` every `tickMs` by a transport that reports its buffer. */
+  function throttled (m: Munro, bytesPerTick: number, tickMs: number): { stream: Duplex, probeBytes: () => number, stop: () => void } {
+    let buffered = 0
+    let probe = 0
+    const stream = m.peerStream({ bufferedAmount: () => buffered })
+    stream.on('data', (chunk: unknown) => {
+      const f = chunk as Uint8Array
+      buffered += f.length
+      if (f[varintLength(f)] === MESSAGE_TYPE_IDS.probe) probe += f.length
+      if (buffered > 16 * 1024) stream.pause()
+    })
+    const timer = setInterval(() => {
+      buffered = Math.max(0, buffered - bytesPerTick)
+      if (buffered <= 8 * 1024) stream.resume()
+    }, tickMs)
+    return { stream, probeBytes: () => probe, stop: () => { clearInterval(timer); stream.destroy() } }
+  }
+  const varintLength = (f: Uint8Array): number => { let i = 0; while (((f[i] as number) & 0x80) !== 0) i++; return i + 1 }
+
+  it('measures the rate at which padding leaves, within its time limit, and drops the padding left over', async () => {
+    const r = createReceiver(createBroadcaster())
+    const link = throttled(r, 16 * 1024, 32) // 0.5 MB/s ≈ 4 Mbit/s
+    const t0 = Date.now()
+    const bps = await r.probeUpload(link.stream)
+    const took = Date.now() - t0
+    expect(took).toBeGreaterThanOrEqual(PROBE_MS - 20)
+    expect(took).toBeLessThan(PROBE_MS + 300)
+    expect(bps).toBeGreaterThan(2e6) // timers on a loaded machine tick late, never early
+    expect(bps).toBeLessThan(5e6)
+    expect(r.uploadCopies).toBe(null) // no stream rate yet
+    await sleep(800) // time for all of the padding to drain, had it not been dropped
+    expect(link.probeBytes()).toBeLessThan(0.75 * PROBE_BYTES) // the rest never left the outbox
+    link.stop()
+  })
+
+  it('resolves null when the connection closes during the probe', async () => {
+    const r = createReceiver(createBroadcaster())
+    const link = throttled(r, 1024, 50)
+    const probing = r.probeUpload(link.stream)
+    await sleep(30)
+    link.stop()
+    expect(await probing).toBe(null)
   })
 })

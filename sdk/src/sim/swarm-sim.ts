@@ -9,8 +9,9 @@
  *   to the dialler) or accepts, and the connection opens `connectRtts` round trips after the
  *   answer (ICE + DTLS + SCTP). A dropped or refused peer is not dialled for `retryAfterMs`,
  *   and a peer (the broadcaster too, which fills a free slot) re-runs `maintain` every
- *   `maintainIntervalMs` and after every drop, as swarm/swarm.ts does; `maintain` also closes
- *   a weak viewer's connection to the broadcaster (`shouldLeaveRoot`).
+ *   `maintainIntervalMs` and after every drop, as swarm/swarm.ts does. A full broadcaster takes a
+ *   strong dialler in place of a weak child (`rootToReplace`), reading the children's current
+ *   upload where the swarm has them report it over signaling.
  * - Each side's transport buffer, which the core is told of (`bufferedAmount`), is its
  *   outgoing channel's queue, kept at most the swarm pump's size (link.ts).
  * - Geometry: each peer has an access delay; a connection's one-way delay is the sum of both
@@ -31,7 +32,7 @@ import { munro, type Munro, type MunroOptions } from '../munro.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { DEFAULT_TOPOLOGY, pickDials, shouldAccept, shouldLeaveRoot, type TopologyOptions, type TopologyState } from '../swarm/topology.js'
+import { DEFAULT_TOPOLOGY, pickDials, rootToReplace, shouldAccept, type TopologyOptions, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -159,6 +160,8 @@ export interface SimNode {
   readonly tamper: boolean
   readonly joinAt: number
   leftAt: number | null
+  /** Whether it has probed its upload (Munro.probeUpload). */
+  probed: boolean
   readonly conns: Map<string, Conn>
   readonly backoff: Map<string, number>
   /** The core's local peer id → the remote node. */
@@ -316,7 +319,7 @@ export class SwarmSim {
       id, role, mro, tamper, uploadClass: uploadClass?.label ?? label,
       uplink: new Uplink(this.clock, bps, o.frameOverheadBytes),
       accessMs: random.uniform(o.accessDelayMs[0], o.accessDelayMs[1]),
-      joinAt: this.clock.now(), leftAt: null,
+      joinAt: this.clock.now(), leftAt: null, probed: false,
       conns: new Map(), backoff: new Map(), peerToNode: new Map(),
       verifiedAt: new Float64Array(this.blocks).fill(NaN), hop: new Int16Array(this.blocks).fill(-1),
       random, bytesIn: 0, bytesInFromBroadcaster: 0, duplicateBytes: 0, invalidSeen: 0,
@@ -385,13 +388,6 @@ export class SwarmSim {
     const topo = this.opts.topology
     const now = this.clock.now()
     for (const [id, until] of node.backoff) if (until <= now) node.backoff.delete(id)
-    if (shouldLeaveRoot(topo, this.topologyState(node))) {
-      for (const [id, c] of node.conns) {
-        if (c.remote.role !== 'broadcaster' || c.link === null) continue
-        ;(c.remote === c.link.a ? c.link.sb : c.link.sa).destroy()
-        node.backoff.set(id, now + topo.rootRetryMs)
-      }
-    }
     const members = new Map(this.members)
     members.delete(node.id)
     const dials = pickDials(topo, this.topologyState(node, members), node.random)
@@ -413,8 +409,18 @@ export class SwarmSim {
     this.clock.at(this.clock.now() + sig, () => {
       if (!stillDialling()) return
       const topo = this.opts.topology
-      const accept = b.leftAt === null && !b.conns.has(a.id) &&
-        shouldAccept(topo, this.topologyState(b), a.role)
+      let accept = b.leftAt === null && !b.conns.has(a.id) && shouldAccept(topo, this.topologyState(b), a.role)
+      if (!accept && b.leftAt === null && !b.conns.has(a.id) && b.role === 'broadcaster') {
+        // Children report their upload as it changes (swarm.ts); here the broadcaster reads it.
+        const children = new Map([...b.conns].map(([id, c]) => [id, c.remote.mro.uploadCopies]))
+        const drop = rootToReplace(topo, children, a.mro.uploadCopies)
+        const link = drop === null ? null : b.conns.get(drop)?.link ?? null
+        if (link !== null) {
+          ;(link.a === b ? link.sa : link.sb).destroy()
+          b.conns.delete(drop as string)
+          accept = true
+        }
+      }
       if (!accept) {
         this.clock.at(this.clock.now() + sig, () => {
           if (!stillDialling()) return
@@ -459,9 +465,18 @@ export class SwarmSim {
     const link: SimLink = { a, b, sa, sb, delayMs, closed: false, ab, ba }
     this.pump(this.outgoing(a, sa), link.ab)
     this.pump(this.outgoing(b, sb), link.ba)
+    this.probe(a, b, sa)
+    this.probe(b, a, sb)
     sa.on('close', () => { this.close(link, a) })
     sb.on('close', () => { this.close(link, b) })
     return link
+  }
+
+  /** A viewer measures its upload once, on its first connection to another viewer (as swarm.ts). */
+  private probe (node: SimNode, remote: SimNode, stream: Duplex): void {
+    if (node.probed || node.role !== 'viewer' || remote.role !== 'viewer') return
+    node.probed = true
+    node.mro.probeUpload(stream).catch(this.fail)
   }
 
   /** Moves frames from a core's stream onto a channel, pausing the stream while the channel is full. */
@@ -487,9 +502,10 @@ export class SwarmSim {
 
   private deliver (from: SimNode, to: SimNode, stream: Duplex, frame: Uint8Array): void {
     if (stream.destroyed || to.leftAt !== null) return
+    const info = frameInfo(frame)
+    if (info.type === 'probe') { stream.write(frame); return } // padding, not stream traffic
     to.bytesIn += frame.length
     if (from.role === 'broadcaster') to.bytesInFromBroadcaster += frame.length
-    const info = frameInfo(frame)
     let t = to.byType.get(info.type)
     if (t === undefined) to.byType.set(info.type, t = { frames: 0, bytes: 0 })
     t.frames++

@@ -5,13 +5,18 @@
  *
  * DEV DOCS
  * - Dial policy and capacity live in topology.ts. Signals between two peers travel as
- *   `{ kind: 'sdp', signal }` (simple-peer's offer/answer/candidate) or `{ kind: 'busy' }` (a
+ *   `{ kind: 'sdp', signal, upload }` (simple-peer's offer/answer/candidate, with the sender's
+ *   `uploadCopies`), `{ kind: 'upload', upload }` (a broadcaster child's new measurement) or
+ *   `{ kind: 'busy' }` (a
  *   dial refused for capacity: the dialler backs off that peer and tries another).
  * - A connection that does not open within `connectTimeout` is dropped; a dropped connection
  *   (closed, failed, or cut by munro for bad data) is replaced by `maintain()`, which also runs
  *   every `maintainIntervalMs` and whenever the room changes.
  * - After a signaling reconnect our peer id changes; connections still opening are dropped
  *   (their ids are stale), open data channels are kept.
+ * - Upload: a viewer probes its upload (`mro.probeUpload`) once, on its first connection to
+ *   another viewer, so that topology.ts knows from the start whether it may feed many peers or
+ *   be a broadcaster child, instead of learning it when its uplink first backs up.
  * - A remote whose connection failed verification (munro's `invalid` event; a core peer is
  *   mapped to the remote's signaling id when its connection opens) is banned for the rest of the
  *   session: it is never dialled again and its offers are answered busy. The ban set keeps the
@@ -26,7 +31,7 @@ import type { Munro, MunroEvents } from '../munro.js'
 import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
-import { DEFAULT_TOPOLOGY, pickDials, shouldAccept, shouldLeaveRoot, type TopologyOptions, type TopologyState } from './topology.js'
+import { DEFAULT_TOPOLOGY, pickDials, rootToReplace, shouldAccept, type TopologyOptions, type TopologyState } from './topology.js'
 import { pumpToPeer } from './pump.js'
 import { tamperStream } from './tamper.js'
 
@@ -104,6 +109,8 @@ export interface SwarmStats {
   banned: number
   /** Mean append→verified latency in ms over the last blocks (same-clock runs only), or null. */
   latencyMs: number | null
+  /** Copies of the stream our measured upload carries (munro's `uploadCopies`), or null. */
+  uploadCopies: number | null
 }
 
 export type SwarmEvents = {
@@ -114,7 +121,10 @@ export type SwarmEvents = {
 }
 
 /** Data exchanged between two peers through the signaling server. */
-type PeerSignal = { kind: 'sdp', signal: SimplePeer.SignalData } | { kind: 'busy' }
+type PeerSignal = { kind: 'sdp', signal: SimplePeer.SignalData, upload?: number | null } | { kind: 'upload', upload: number | null } | { kind: 'busy' }
+
+/** A reported upload as received: a finite non-negative number of copies, else unmeasured. */
+const reportedUpload = (v: unknown): number | null => typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null
 
 interface Conn {
   id: string
@@ -126,6 +136,8 @@ interface Conn {
   peer: SimplePeer.Instance
   stream: Duplex | null
   timer: ReturnType<typeof setTimeout> | null
+  /** The remote's last reported upload (copies of the stream), null while unmeasured. */
+  upload: number | null
 }
 
 const LATENCY_SAMPLES = 32
@@ -151,6 +163,10 @@ export class Swarm {
   private fromBroadcaster = 0
   private fromPeers = 0
   private destroyed = false
+  /** Whether we probed our upload (once per session). */
+  private probed = false
+  /** The upload we last reported to each broadcaster we are connected to. */
+  private readonly reported = new Map<string, number | null>()
 
   constructor (readonly mro: Munro, options: Partial<SwarmOptions> & { signal: string }) {
     this.opts = { ...DEFAULT_SWARM_OPTIONS, ...options }
@@ -215,7 +231,7 @@ export class Swarm {
     return { role: this.role, members, connected: new Set(this.conns.keys()), backoff: this.backoff, now: Date.now(), upload: this.mro.uploadCopies }
   }
 
-  /** Dials peers until the topology is satisfied; leaves the broadcaster if our upload is too weak for it. */
+  /** Dials peers until the topology is satisfied; reports our upload to the broadcaster. */
   maintain (): void {
     if (this.destroyed || this.client.state !== 'joined') return
     const now = Date.now()
@@ -223,15 +239,20 @@ export class Swarm {
     const members = this.banned.size === 0
       ? this.client.peers
       : new Map([...this.client.peers].filter(([id]) => !this.banned.has(id)))
-    if (shouldLeaveRoot(this.opts, this.topologyState(members))) {
-      for (const conn of [...this.conns.values()]) {
-        if (conn.role !== 'broadcaster' || conn.stream === null) continue
-        this.drop(conn, null)
-        this.backoff.set(conn.id, now + this.opts.rootRetryMs)
-      }
-    }
+    this.reportUpload()
     const dials = pickDials(this.opts, this.topologyState(members), this.opts.random)
     for (const id of dials) this.dial(id, this.client.peers.get(id) ?? 'viewer')
+  }
+
+  /** Tells the broadcaster (if we are its child) our upload when its measurement changed. */
+  private reportUpload (): void {
+    const upload = this.mro.uploadCopies
+    for (const conn of this.conns.values()) {
+      if (conn.role !== 'broadcaster' || conn.stream === null || this.reported.get(conn.id) === upload) continue
+      this.reported.set(conn.id, upload)
+      this.send(conn.id, { kind: 'upload', upload })
+    }
+    for (const id of this.reported.keys()) if (!this.conns.has(id)) this.reported.delete(id)
   }
 
   private dial (id: string, role: PeerRole): void {
@@ -246,10 +267,10 @@ export class Swarm {
       ...(this.opts.iceServers === undefined ? {} : { config: { iceServers: this.opts.iceServers } }),
       ...(this.opts.wrtc === undefined ? {} : { wrtc: this.opts.wrtc as SimplePeer.Options['wrtc'] })
     })
-    const conn: Conn = { id, role, initiator, answered: false, peer, stream: null, timer: null }
+    const conn: Conn = { id, role, initiator, answered: false, peer, stream: null, timer: null, upload: null }
     this.conns.set(id, conn)
     conn.timer = setTimeout(() => { if (conn.stream === null) this.drop(conn, new Error(`connection to ${id} did not open in ${this.opts.connectTimeout} ms`)) }, this.opts.connectTimeout)
-    peer.on('signal', (signal: SimplePeer.SignalData) => { this.send(id, { kind: 'sdp', signal }) })
+    peer.on('signal', (signal: SimplePeer.SignalData) => { this.send(id, { kind: 'sdp', signal, upload: this.mro.uploadCopies }) })
     peer.on('connect', () => { this.onconnect(conn) })
     peer.on('close', () => { this.drop(conn, null) })
     peer.on('error', (err: Error) => { this.drop(conn, err) })
@@ -273,6 +294,10 @@ export class Swarm {
       if (conn !== undefined && conn.stream === null) this.drop(conn, null)
       return
     }
+    if (msg.kind === 'upload') {
+      if (conn !== undefined) conn.upload = reportedUpload(msg.upload)
+      return
+    }
     if (msg.kind !== 'sdp' || msg.signal === null || typeof msg.signal !== 'object') return
     if (conn !== undefined && conn.initiator && conn.stream === null && (msg.signal as { type?: unknown }).type === 'offer') {
       // Glare: both sides dialled each other at once. The dial of the smaller peer id wins;
@@ -293,10 +318,18 @@ export class Swarm {
       if ((msg.signal as { type?: unknown }).type !== 'offer') return // a late candidate of a dropped dial
       const role = this.client.peers.get(from) ?? 'viewer'
       if (!shouldAccept(this.opts, this.topologyState(this.client.peers), role)) {
-        this.send(from, { kind: 'busy' })
-        return
+        // A full broadcaster takes a strong viewer in place of a weak child.
+        const children = this.role === 'broadcaster' ? new Map([...this.conns].map(([id, c]) => [id, c.upload])) : new Map<string, number | null>()
+        const weak = rootToReplace(this.opts, children, reportedUpload(msg.upload))
+        const old = weak === null ? undefined : this.conns.get(weak)
+        if (old === undefined) {
+          this.send(from, { kind: 'busy' })
+          return
+        }
+        this.drop(old, null)
       }
       conn = this.open(from, role, false)
+      conn.upload = reportedUpload(msg.upload)
     }
     try { conn.peer.signal(msg.signal) } catch (err) { this.drop(conn, err as Error) }
   }
@@ -318,6 +351,11 @@ export class Swarm {
     if (this.opts.unsafeTamperOutgoing) out = stream.pipe(tamperStream(), ignore)
     conn.peer.pipe(stream as unknown as NodeJS.WritableStream)
     pumpToPeer(out as Duplex, conn.peer)
+    if (this.role === 'viewer' && conn.role === 'viewer' && !this.probed) {
+      // Once, to a viewer (padding costs it download only): the topology needs our upload early.
+      this.probed = true
+      this.mro.probeUpload(stream).catch(() => {})
+    }
     stream.on('close', () => { this.drop(conn, null) })
     this.emit('peer-connect', { id: conn.id, role: conn.role })
   }
@@ -363,7 +401,8 @@ export class Swarm {
       p2pRatio: total === 0 ? null : this.fromPeers / total,
       invalid: core.invalid,
       banned: this.banned.size,
-      latencyMs: this.latencies.length === 0 ? null : this.latencies.reduce((a, v) => a + v, 0) / this.latencies.length
+      latencyMs: this.latencies.length === 0 ? null : this.latencies.reduce((a, v) => a + v, 0) / this.latencies.length,
+      uploadCopies: this.mro.uploadCopies
     }
   }
 

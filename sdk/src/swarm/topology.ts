@@ -9,14 +9,17 @@
  *   `maxPeers + acceptSlack`, and more with a strong upload (below), so newcomers always find a
  *   way in.
  * - Upload decides where a viewer sits (`upload`: copies of the stream its measured upload
- *   carries, null while never saturated). Each copy beyond two is worth two more incoming
- *   connections, up to `maxExtraPeers` (all of them while unmeasured); a viewer measured
- *   strong also dials that many more (an unmeasured one does not: every newcomer would). Strong
- *   uplinks gather the neighbours they can feed, and trees get wide and shallow. A viewer whose upload carries
- *   fewer than `minRootCopies` copies does not stay on the broadcaster (`shouldLeaveRoot`) and
- *   neither dials it nor accepts its dial: a broadcaster child feeds a quarter or more of the
- *   swarm, and a weak one holds everyone below it seconds behind. It leaves only with two other
- *   connections, and stays away for `rootRetryMs`.
+ *   carries, null while unmeasured; the swarm probes it on joining). Each copy beyond two is
+ *   worth two more incoming connections, up to `maxExtraPeers` (all of them while unmeasured);
+ *   a viewer measured strong also dials that many more (an unmeasured one does not: every
+ *   newcomer would). Strong uplinks gather the neighbours they can feed; trees get wide and
+ *   shallow.
+ * - The broadcaster's children feed a quarter or more of the swarm each, so a weak one holds
+ *   everyone below it seconds behind. Viewers report their upload to the broadcaster (swarm.ts);
+ *   a viewer measured at `minRootCopies` or more dials the broadcaster even with all its peers,
+ *   and the full broadcaster takes it in place of the weakest child measured below that
+ *   (`rootToReplace`). A viewer measured below it does not dial the broadcaster, but does not
+ *   refuse it either: where no viewer is strong, the best there is still roots the mesh.
  * - A peer that refused us (busy) or failed is not dialled again for `retryAfterMs`; one that
  *   sent data failing verification is banned by the swarm and never dialled again (swarm.ts).
  * @module
@@ -52,15 +55,11 @@ export interface TopologyOptions {
    */
   maxExtraPeers: number
   /**
-   * Copies of the stream a viewer's measured upload must carry for it to be a broadcaster child.
+   * Copies of the stream a viewer's measured upload must carry to displace a weaker broadcaster
+   * child.
    * @default 3
    */
   minRootCopies: number
-  /**
-   * How long a viewer that left the broadcaster for a weak upload stays away from it (ms).
-   * @default 60000
-   */
-  rootRetryMs: number
 }
 
 export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
@@ -69,8 +68,7 @@ export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
   acceptSlack: 2,
   retryAfterMs: 5000,
   maxExtraPeers: 10,
-  minRootCopies: 3,
-  rootRetryMs: 60_000
+  minRootCopies: 3
 })
 
 /** What the policy needs to know about the room and our connections. */
@@ -87,12 +85,9 @@ export interface TopologyState {
   upload: number | null
 }
 
-/** Other connections a viewer keeps when it leaves the broadcaster: two, so one may fail. */
-const MIN_OTHER_PEERS = 2
-
-/** Whether a viewer's upload is too weak for it to be a broadcaster child. */
-const weakForRoot = (opts: TopologyOptions, state: TopologyState): boolean =>
-  state.upload !== null && state.upload < opts.minRootCopies
+/** Whether a measured upload is strong enough for a broadcaster child (null: unmeasured). */
+const rootWorthy = (opts: TopologyOptions, upload: number | null): boolean | null =>
+  upload === null ? null : upload >= opts.minRootCopies
 
 /** Incoming connections a viewer accepts beyond `maxPeers + acceptSlack`, for its upload. */
 export function extraPeers (opts: TopologyOptions, upload: number | null): number {
@@ -104,32 +99,43 @@ export function extraPeers (opts: TopologyOptions, upload: number | null): numbe
 export function shouldAccept (opts: TopologyOptions, state: TopologyState, fromRole: PeerRole): boolean {
   const n = state.connected.size
   if (state.role === 'broadcaster') return n < opts.maxBroadcasterPeers
-  if (fromRole === 'broadcaster') return !weakForRoot(opts, state)
+  if (fromRole === 'broadcaster') return true
   return n < opts.maxPeers + opts.acceptSlack + extraPeers(opts, state.upload)
 }
 
 /**
- * Whether a viewer should close its connection to the broadcaster: its measured upload is too
- * weak to feed a broadcaster child's share of the swarm, and it has {@link MIN_OTHER_PEERS}
- * other peers to be fed by.
+ * Broadcaster, all slots taken: the child to drop for a dialler that reports `upload`, or null
+ * to refuse it. A dialler measured strong replaces the weakest child measured weak; children
+ * not measured yet (null) are kept, and so is everyone when the dialler is not strong.
  */
-export function shouldLeaveRoot (opts: TopologyOptions, state: TopologyState): boolean {
-  return state.role === 'viewer' && weakForRoot(opts, state) && state.connected.size > MIN_OTHER_PEERS
+export function rootToReplace (opts: TopologyOptions, children: ReadonlyMap<string, number | null>, upload: number | null): string | null {
+  if (rootWorthy(opts, upload) !== true) return null
+  let weakest: string | null = null
+  let least = Infinity
+  for (const [id, u] of children) {
+    if (u === null || rootWorthy(opts, u) === true || u >= least) continue
+    weakest = id
+    least = u
+  }
+  return weakest
 }
 
-/** Peers to dial now, in order (empty for a broadcaster or a viewer with enough peers). */
+/** Peers to dial now, in order: the broadcaster first (see above), then viewers at random. */
 export function pickDials (opts: TopologyOptions, state: TopologyState, random: () => number): string[] {
   // A measured strong uplink dials for its extra peers too: others, already connected, would not.
   const target = state.role === 'broadcaster'
     ? opts.maxBroadcasterPeers
     : opts.maxPeers + (state.upload === null ? 0 : extraPeers(opts, state.upload))
   const want = target - state.connected.size
-  if (want <= 0) return []
   const eligible = [...state.members.entries()].filter(([id]) =>
     !state.connected.has(id) && (state.backoff.get(id) ?? 0) <= state.now)
-  const broadcasters = state.role === 'broadcaster' || weakForRoot(opts, state)
+  // Unmeasured newcomers dial the broadcaster while they need peers; a viewer measured strong
+  // always does (it may displace a weaker child); one measured weak never does.
+  const worthy = rootWorthy(opts, state.upload)
+  const broadcasters = state.role === 'broadcaster' || worthy === false || (worthy === null && want <= 0)
     ? []
     : eligible.filter(([, role]) => role === 'broadcaster').map(([id]) => id)
+  if (want <= 0) return broadcasters
   const viewers = eligible.filter(([, role]) => role === 'viewer').map(([id]) => id)
   for (let i = viewers.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))

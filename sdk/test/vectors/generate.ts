@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { blockHash, discoveryKey, headSignable, metadataSignable, NAMESPACES, PIECE_PAD_HASH, rootsHash } from '../../src/caps.js'
-import { PIECE_SIZE } from '../../src/constants.js'
+import { PIECE_SIZE, PROTOCOL_VERSION } from '../../src/constants.js'
 import { LogTree, PieceTree } from '../../src/merkle-tree.js'
 import { encodeMessage, type Message } from '../../src/messages.js'
 import { encodeFrame } from '../../src/wire.js'
@@ -61,7 +61,7 @@ function logTree (length: number): LogTree {
 export function sampleMessages (): Message[] {
   const k = (n: number): Uint8Array => vectorBytes(32, n)
   return [
-    { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: k(1), windowStart: 300, length: 1234 },
+    { type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: k(1), windowStart: 300, length: 1234 },
     { type: 'have', start: 1000, count: 24, headLength: 1024 },
     { type: 'request', index: 1023, fullProof: true },
     { type: 'cancel', index: 129 },
@@ -77,7 +77,8 @@ export function sampleMessages (): Message[] {
     { type: 'pong', nonce: 7 },
     { type: 'subscribe', start: 4321, stripe: 2 },
     { type: 'unsubscribe', stripe: 1 },
-    { type: 'choke', stripe: 3 }
+    { type: 'choke', stripe: 3 },
+    { type: 'probe', data: vectorBytes(24, 10) }
   ]
 }
 
