@@ -24,6 +24,8 @@ import { fmt, printTable, RESULTS_DIR } from './util.js'
 /** Stream length per audience size; 1,000 viewers are shortened to fit the time budget. */
 const DURATION_MS: Record<number, number> = { 10: 30_000, 100: 15_000, 1000: 4_000 }
 const SIZES = [10, 100, 1000]
+/** Steady-state columns count blocks appended this many seconds into the stream (SimResult.steady). */
+const STEADY_S = 10
 const SEED = 1
 
 function population (viewers: number): Partial<SimOptions> {
@@ -50,7 +52,7 @@ async function runOne (viewers: number, topology: 'star' | 'mesh', extra: Partia
   const shared = viewers >= 100
   const cpu0 = process.cpuUsage()
   const result = await simulate({
-    ...population(viewers), ...(topology === 'star' ? STAR(viewers) : MESH()), durationMs, sharedSignatureCache: shared, ...extra
+    ...population(viewers), ...(topology === 'star' ? STAR(viewers) : MESH()), durationMs, sharedSignatureCache: shared, steadyFromMs: STEADY_S * 1000, ...extra
   })
   const cpu = process.cpuUsage(cpu0)
   const notes: string[] = []
@@ -73,6 +75,8 @@ function mainRow (r: Run): Record<string, string | number> {
     'p95 ms': s.latency.p95,
     'p99 ms': s.latency.p99,
     'miss 2 s': pct(s.delivery.deadlineMissShare),
+    [`after ${STEADY_S} s p50/p95 ms`]: s.steady === null ? '-' : `${fmt(s.steady.latency.p50)}/${fmt(s.steady.latency.p95)}`,
+    [`after ${STEADY_S} s miss`]: s.steady === null ? '-' : pct(s.steady.deadlineMissShare),
     undelivered: pct(s.delivery.undelivered / Math.max(1, s.delivery.expected)),
     dup: pct(s.duplicateShare),
     pushed: pct(s.pushedShare),

@@ -59,6 +59,12 @@ export interface SimResult {
   startup: { joiners: number, neverStarted: number, firstBlock: Percentiles, firstKeyframe: Percentiles }
   /** Expected (viewer, block) pairs, those never verified, and those that missed the deadline. */
   delivery: { expected: number, undelivered: number, deadlineMisses: number, deadlineMissShare: number }
+  /**
+   * The same for blocks appended `steadyFromMs` or more after the stream started: the swarm past
+   * its flash crowd (every initial viewer joins in the first second, before anyone's upload is
+   * known). Null when the stream is not longer than that.
+   */
+  steady: { fromMs: number, latency: Percentiles, expected: number, undelivered: number, deadlineMissShare: number } | null
   /** Viewers that did not verify every expected block (id, missing count). */
   incompleteViewers: Array<{ id: string, missing: number, first: number }>
   duplicateBytes: number
@@ -93,6 +99,11 @@ export function summarise (sim: SwarmSim, wallMs: number): SimResult {
   let undelivered = 0
   let misses = 0
   let verifiedBlocks = 0
+  const steadyFrom = sim.streamStart + o.steadyFromMs
+  const steadyLatencies: number[] = []
+  let steadyExpected = 0
+  let steadyMissing = 0
+  let steadyMisses = 0
   for (const v of viewers) {
     let first = -1
     for (let i = 0; i < sim.blocks; i++) {
@@ -102,6 +113,7 @@ export function summarise (sim: SwarmSim, wallMs: number): SimResult {
       verifiedBlocks++
       const lat = at - (sim.appendAt[i] as number)
       latencies.push(lat)
+      if ((sim.appendAt[i] as number) >= steadyFrom) steadyLatencies.push(lat)
       const h = v.hop[i] as number
       const key = h < 0 ? '?' : h >= 6 ? '6+' : String(h)
       let list = byHop.get(key)
@@ -113,9 +125,14 @@ export function summarise (sim: SwarmSim, wallMs: number): SimResult {
     let missing = 0
     for (let i = first; i < sim.blocks && (sim.appendAt[i] as number) <= until; i++) {
       expected++
+      const steady = (sim.appendAt[i] as number) >= steadyFrom
+      if (steady) steadyExpected++
       const at = v.verifiedAt[i] as number
-      if (Number.isNaN(at)) { missing++; misses++; continue }
-      if (at - (sim.appendAt[i] as number) > o.deadlineMs) misses++
+      const miss = Number.isNaN(at) || at - (sim.appendAt[i] as number) > o.deadlineMs
+      if (Number.isNaN(at)) missing++
+      if (miss) misses++
+      if (steady && Number.isNaN(at)) steadyMissing++
+      if (steady && miss) steadyMisses++
     }
     undelivered += missing
     if (missing > 0) incomplete.push({ id: v.id, missing, first })
@@ -186,6 +203,9 @@ export function summarise (sim: SwarmSim, wallMs: number): SimResult {
     latencyByHop: hops.map(h => ({ hop: h, share: (byHop.get(h) as number[]).length / latencies.length, ...describe(byHop.get(h) as number[]) })),
     startup: { joiners: lateJoiners.length, neverStarted, firstBlock: describe(firstBlock), firstKeyframe: describe(firstKeyframe) },
     delivery: { expected, undelivered, deadlineMisses: misses, deadlineMissShare: expected === 0 ? NaN : misses / expected },
+    steady: steadyExpected === 0
+      ? null
+      : { fromMs: o.steadyFromMs, latency: describe(steadyLatencies), expected: steadyExpected, undelivered: steadyMissing, deadlineMissShare: steadyMisses / steadyExpected },
     incompleteViewers: incomplete,
     duplicateBytes: dup,
     duplicateShare: bytesIn === 0 ? NaN : dup / bytesIn,

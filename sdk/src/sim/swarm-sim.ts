@@ -97,6 +97,8 @@ export interface SimOptions {
   createCore: (id: Uint8Array | null, options: Partial<MunroOptions>) => Munro
   /** A block verified later than this after its append missed playback. @default 2000 */
   deadlineMs: number
+  /** Blocks appended this long after the stream started are also reported as steady state. @default 10000 */
+  steadyFromMs: number
   /** Virtual-clock quantum (see virtual-clock.ts). @default 1 */
   quantumMs: number
   /** Per-frame header bytes on the wire. @default 48 */
@@ -138,6 +140,7 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze<SimOption
   core: { maxBlocks: 16 },
   createCore: (id, options) => munro(id, options),
   deadlineMs: 2000,
+  steadyFromMs: 10_000,
   quantumMs: 1,
   frameOverheadBytes: 48,
   sampleEveryMs: 5000
