@@ -69,6 +69,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<MunroOptions, 'keyPair' | 'signature
   requestTimeout: 2000,
   maxInflightPerPeer: 16,
   pushGrace: 300,
+  rootPullDelay: 1000,
   clock: systemClock,
   random: Math.random
 })
@@ -181,6 +182,7 @@ export class Munro {
     const o = this.opts
     if (!Number.isInteger(o.maxSubscribers) || o.maxSubscribers < 0) throw outOfRange('maxSubscribers', 'an integer ≥ 0')
     if (!(o.pushGrace >= 0)) throw outOfRange('pushGrace', 'a non-negative number of ms')
+    if (!(o.rootPullDelay >= 0)) throw outOfRange('rootPullDelay', 'a non-negative number of ms')
     if (!Number.isInteger(o.signEvery) || o.signEvery < 1) throw outOfRange('signEvery', 'an integer ≥ 1')
     if (!Number.isInteger(o.maxBlocks) || o.maxBlocks < 1) throw outOfRange('maxBlocks', 'an integer ≥ 1')
     if (!(o.maxBytes > 0)) throw outOfRange('maxBytes', 'a positive number')
@@ -222,7 +224,7 @@ export class Munro {
       // The broadcaster sends each stripe once (its copies); a receiver may spend its budget on
       // one stripe, which makes that stripe's tree wide and shallow.
       return !this.writable || onStripe + 1 <= Math.max(1, Math.ceil(copies))
-    })
+    }, o.rootPullDelay)
     this.meterTimer = o.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
 

@@ -23,7 +23,7 @@
  */
 import * as flat from 'flat-tree'
 import type { Clock } from './clock.js'
-import { PROTOCOL_NAME, PROTOCOL_VERSION, SUBSCRIBER_BACKLOG } from './constants.js'
+import { PROTOCOL_NAME, PROTOCOL_VERSION, STRIPES, SUBSCRIBER_BACKLOG } from './constants.js'
 import { MunroError } from './errors.js'
 import { isComplete, type BlockEntry, type BlockLog } from './log.js'
 import { equalBytes, isRootOf, lastLeaf, rootFor, type ProofNode } from './merkle-tree.js'
@@ -34,14 +34,17 @@ import type { Scheduler } from './scheduler.js'
 import { stripeOf, type Upstream } from './upstream.js'
 import { buildProof, verifyMetadata, type SignatureCache, type SignedHead } from './verifier.js'
 
+/** Broadcaster: recent blocks of a stripe over which failed forwarding is counted. */
+const REPAIR_WINDOW = 8
 /**
- * How long after the broadcaster pushed a block to its stripe's subscriber it answers pulls of
- * that block from its other children BUSY (ms). They get it from the swarm instead, so the
- * broadcaster's upload stays one copy: without this its few children pull every stripe they are
- * not subscribed to, since it always announces first, and it sends nearly one copy per child.
- * One second is about three hops of a loaded swarm; later, a pull is a repair and is served.
+ * Broadcaster: that many of a stripe's last REPAIR_WINDOW blocks pulled from it late (after
+ * `rootPullDelay`) by peers other than the stripe's subscriber, and the subscriber is taken off
+ * the stripe: it is not forwarding it (too weak, or malicious: a tampering child is cut off by
+ * everyone else and forwards nothing).
  */
-export const ROOT_PULL_DELAY_MS = 1000
+const MAX_REPAIRS = 4
+/** How long a subscriber taken off a stripe may not subscribe to it again (ms). */
+const ROOT_BAR_MS = 30_000
 
 /** Signed metadata as held and forwarded. */
 export interface SignedMetadata { seq: number, data: Uint8Array, signature: Uint8Array }
@@ -61,6 +64,10 @@ export class Replicator {
   readonly arrivals = { pushed: 0, pulled: 0 }
   /** Broadcaster: when each recent block was pushed to a subscriber. */
   private readonly pushedAt = new Map<number, number>()
+  /** Broadcaster: per stripe, recent blocks someone had to pull from us late (see MAX_REPAIRS). */
+  private readonly repairs: number[][] = Array.from({ length: STRIPES }, () => [])
+  /** Broadcaster: subscribers taken off a stripe, with until when, per stripe. */
+  private readonly barred = new Map<Peer, number[]>()
 
   constructor (
     private readonly log: BlockLog,
@@ -75,7 +82,9 @@ export class Replicator {
     /** Upload backlog (bytes) beyond which pulls are answered BUSY. */
     private readonly busyLimit: () => number,
     /** Whether one more stripe subscription fits, given how many we have in all and on that stripe. */
-    private readonly admitSubscriber: (total: number, onStripe: number) => boolean
+    private readonly admitSubscriber: (total: number, onStripe: number) => boolean,
+    /** Broadcaster: ms after a push during which others' pulls of that block are answered BUSY. */
+    private readonly rootPullDelay = 0
   ) {}
 
   /** The handshake every connection opens with. */
@@ -143,6 +152,7 @@ export class Replicator {
 
   onsubscribe (peer: Peer, start: number, stripe: number): void {
     if (peer.subscriptions.has(stripe)) { peer.subscribedFrom = Math.min(peer.subscribedFrom, start); return }
+    if ((this.barred.get(peer)?.[stripe] ?? 0) > this.clock.now()) { peer.send({ type: 'choke', stripe }); return }
     let total = 0
     let onStripe = 0
     for (const p of this.peers()) {
@@ -214,15 +224,34 @@ export class Replicator {
     }
     // Pulls are served from upload left over by pushes: when our upload is backed up, the
     // requester is told to go elsewhere (it will, at once) instead of queueing behind it. The
-    // broadcaster also turns away young blocks it already pushed (ROOT_PULL_DELAY_MS).
+    // broadcaster also turns away young blocks it already pushed (`rootPullDelay`).
     const pushed = this.pushedAt.get(m.index)
     if (this.uploadBacklog() > this.busyLimit() ||
-        (pushed !== undefined && this.clock.now() - pushed < ROOT_PULL_DELAY_MS && !peer.subscriptions.has(stripeOf(m.index)))) {
+        (pushed !== undefined && this.clock.now() - pushed < this.rootPullDelay && !peer.subscriptions.has(stripeOf(m.index)))) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })
       return
     }
     if (!this.serve(peer, entry, m.fullProof)) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.NOT_HELD, windowStart: this.log.start })
+      return
+    }
+    if (pushed !== undefined && !peer.subscriptions.has(stripeOf(m.index))) this.repaired(m.index)
+  }
+
+  /** Broadcaster: block `index`, pushed to its stripe's subscriber, had to be pulled from us late. */
+  private repaired (index: number): void {
+    const stripe = stripeOf(index)
+    const list = (this.repairs[stripe] as number[]).filter(i => i > index - REPAIR_WINDOW * STRIPES && i !== index)
+    list.push(index)
+    this.repairs[stripe] = list
+    if (list.length < MAX_REPAIRS) return
+    this.repairs[stripe] = []
+    for (const p of this.peers()) {
+      if (!p.subscriptions.delete(stripe)) continue
+      p.send({ type: 'choke', stripe })
+      const until = this.barred.get(p) ?? new Array<number>(STRIPES).fill(0)
+      until[stripe] = this.clock.now() + ROOT_BAR_MS
+      this.barred.set(p, until)
     }
   }
 
@@ -396,6 +425,7 @@ export class Replicator {
   /** Forwards-ready pieces of a block we produced (broadcaster) are sent by `serve`; nothing else to do. */
   dropPeer (peer: Peer): void {
     peer.serving.clear()
+    this.barred.delete(peer)
     this.upstream?.removePeer(peer)
     this.scheduler.removePeer(peer)
   }

@@ -49,6 +49,14 @@ export interface UpstreamOptions {
    * @default 300
    */
   pushGrace: number
+  /**
+   * Broadcaster: for this many ms after pushing a block to its stripe's subscriber, pulls of it
+   * by other peers are answered BUSY, so that its few children get it from the swarm and its
+   * upload stays one copy. About three hops of a loaded swarm; later a pull is a repair and is
+   * served. 0 serves every pull at once: a server that feeds every viewer directly.
+   * @default 1000
+   */
+  rootPullDelay: number
 }
 
 /** The stripe of block `index`. */

@@ -3,11 +3,11 @@ import { PIECE_SIZE } from '../src/constants.js'
 import { equalBytes } from '../src/merkle-tree.js'
 import type { Message } from '../src/messages.js'
 import { NoDataReason } from '../src/messages.js'
+import { DEFAULT_OPTIONS } from '../src/munro.js'
 import {
   appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, frameTransform, manualClock, pattern,
   rawRemote, record, rejection, sleep, tap, teardown, text, until, waitFor
 } from './helpers.js'
-import { ROOT_PULL_DELAY_MS } from '../src/replicator.js'
 
 afterEach(teardown)
 
@@ -108,7 +108,7 @@ describe('push', () => {
 })
 
 describe('broadcaster upload', () => {
-  it('the broadcaster sends a new block once: another child asking for it is told BUSY for ROOT_PULL_DELAY_MS, then served', async () => {
+  it('the broadcaster sends a new block once: another child asking for it is told BUSY for rootPullDelay, then served', async () => {
     const { clock, advance } = manualClock()
     const b = createBroadcaster({ clock })
     const child = rawRemote(b)
@@ -123,9 +123,34 @@ describe('broadcaster upload', () => {
     expect((await other.next('no-data')).reason).toBe(NoDataReason.BUSY)
     child.send({ type: 'request', index: 0, fullProof: true }) // the subscriber itself is served
     expect((await child.next('data')).index).toBe(0)
-    advance(ROOT_PULL_DELAY_MS)
+    advance(DEFAULT_OPTIONS.rootPullDelay)
     other.send({ type: 'request', index: 0, fullProof: false })
     expect((await other.next('data')).index).toBe(0)
+  })
+})
+
+describe('broadcaster stripe roots', () => {
+  it('takes a subscriber off a stripe whose blocks others keep pulling from the broadcaster late, and bars it from resubscribing', async () => {
+    const { clock, advance } = manualClock()
+    const b = createBroadcaster({ clock })
+    const root = rawRemote(b) // subscribed to stripe 0, forwards nothing
+    root.handshake()
+    root.send({ type: 'subscribe', start: 0, stripe: 0 })
+    const starved = rawRemote(b)
+    starved.handshake()
+    await sleep(20)
+    for (let i = 0; i < 16; i++) await b.append(bytes(`block ${i}`))
+    advance(DEFAULT_OPTIONS.rootPullDelay)
+    for (const i of [0, 4, 8]) {
+      starved.send({ type: 'request', index: i, fullProof: false })
+      expect((await starved.next('data')).index).toBe(i)
+    }
+    expect(root.received.some(m => m.type === 'choke')).toBe(false) // three repairs: not yet
+    starved.send({ type: 'request', index: 12, fullProof: false })
+    expect((await starved.next('data')).index).toBe(12)
+    expect((await root.next('choke')).stripe).toBe(0)
+    root.send({ type: 'subscribe', start: 16, stripe: 0 })
+    expect((await root.next('choke')).stripe).toBe(0) // barred
   })
 })
 

@@ -62,7 +62,9 @@ async function expectBlocks (m: Munro, from: number, to: number): Promise<void> 
   for (let i = from; i < to; i++) expect(Buffer.from(await m.get(i)).equals(block(i))).toBe(true)
 }
 
-describe('swarm over WebRTC', () => {
+// Real WebRTC with a random topology: whether and when a neighbour ever fetches from the
+// tamperer, or sees a closed connection's far end go, varies from run to run; retried twice.
+describe('swarm over WebRTC', { retry: 2 }, () => {
   it('serves a broadcaster and 5 viewers: all blocks verified everywhere, most from viewers', async () => {
     const b = munro()
     const bs = peer(b)
@@ -165,6 +167,10 @@ describe('swarm over WebRTC', () => {
     await until(() => good.every(v => holdsAll(v.m, 0, 40)), 20_000, 'honest viewers to get every block')
     for (const v of good) await expectBlocks(v.m, 0, 40)
     expect(reconnects).toEqual([])
+    // A close reaches the far end of a WebRTC connection only after a while (SCTP/ICE), and a
+    // viewer may have caught the tamperer only just now (it keeps dialling new peers).
+    const caughtBy = (): Array<string | null> => good.filter((_, i) => bannedAt[i] !== null).map(v => v.s.stats().peerId)
+    await until(() => !bad.s.stats().peers.some(p => caughtBy().includes(p.id)), 15_000, 'the tamperer to see those connections closed')
     const badPeers = bad.s.stats().peers.map(p => p.id)
     good.forEach((v, i) => {
       // Only the tamperer was reported, and each viewer that caught it bans exactly it.

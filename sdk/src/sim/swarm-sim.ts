@@ -428,7 +428,7 @@ export class SwarmSim {
         this.clock.at(this.clock.now() + sig, () => {
           if (!stillDialling()) return
           a.conns.delete(b.id)
-          a.backoff.set(b.id, this.clock.now() + topo.retryAfterMs)
+          a.backoff.set(b.id, this.clock.now() + (b.role === 'broadcaster' ? topo.rootRetryMs : topo.retryAfterMs))
           this.maintain(a)
         }, false)
         return

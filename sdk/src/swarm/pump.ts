@@ -26,14 +26,31 @@ interface ChannelLike {
   removeEventListener: (type: 'bufferedamountlow', listener: () => void) => void
 }
 
+/** The peer's data channel, if it can signal a low send buffer (browsers; not Node's wrtc). */
+function channelOf (peer: SimplePeer.Instance): ChannelLike | null {
+  const channel = (peer as unknown as { _channel?: ChannelLike | null })._channel
+  if (channel === undefined || channel === null) return null
+  return typeof channel.addEventListener === 'function' && typeof channel.bufferedAmountLowThreshold === 'number' ? channel : null
+}
+
+/**
+ * The peer's unsent bytes for `peerStream({ bufferedAmount })`, where the pump manages the
+ * channel; undefined elsewhere (Node's wrtc: reading a closing channel's buffer there is not
+ * safe, and its pipe buffers anyway).
+ */
+export function bufferedAmountOf (peer: SimplePeer.Instance): (() => number) | undefined {
+  if (channelOf(peer) === null) return undefined
+  return () => peer.destroyed ? 0 : peer.bufferSize
+}
+
 /**
  * Pumps `stream` (connected) into `peer` until either closes; closing the other side is the
  * caller's (the swarm drops the connection on either's `close`). Falls back to
  * `stream.pipe(peer)` when the peer's channel cannot signal a low buffer.
  */
 export function pumpToPeer (stream: Duplex, peer: SimplePeer.Instance): void {
-  const channel = (peer as unknown as { _channel?: ChannelLike })._channel
-  if (channel === undefined || typeof channel.addEventListener !== 'function' || typeof channel.bufferedAmountLowThreshold !== 'number') {
+  const channel = channelOf(peer)
+  if (channel === null) {
     // A pipe callback makes streamx handle (not throw) a premature close on either side.
     stream.pipe(peer as unknown as NodeJS.WritableStream, () => {})
     return

@@ -16,7 +16,8 @@
  *   (their ids are stale), open data channels are kept.
  * - Upload: a viewer probes its upload (`mro.probeUpload`) once, on its first connection to
  *   another viewer, so that topology.ts knows from the start whether it may feed many peers or
- *   be a broadcaster child, instead of learning it when its uplink first backs up.
+ *   be a broadcaster child, instead of learning it when its uplink first backs up. Only over
+ *   data channels that report `bufferedAmount` to the pump (browsers), see pump.ts.
  * - A remote whose connection failed verification (munro's `invalid` event; a core peer is
  *   mapped to the remote's signaling id when its connection opens) is banned for the rest of the
  *   session: it is never dialled again and its offers are answered busy. The ban set keeps the
@@ -32,7 +33,7 @@ import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { DEFAULT_TOPOLOGY, pickDials, rootToReplace, shouldAccept, type TopologyOptions, type TopologyState } from './topology.js'
-import { pumpToPeer } from './pump.js'
+import { bufferedAmountOf, pumpToPeer } from './pump.js'
 import { tamperStream } from './tamper.js'
 
 /** Options of {@link joinSwarm}. */
@@ -291,7 +292,9 @@ export class Swarm {
     }
     let conn = this.conns.get(from)
     if (msg.kind === 'busy') {
-      if (conn !== undefined && conn.stream === null) this.drop(conn, null)
+      if (conn === undefined || conn.stream !== null) return
+      this.drop(conn, null)
+      if (conn.role === 'broadcaster') this.backoff.set(conn.id, Date.now() + this.opts.rootRetryMs)
       return
     }
     if (msg.kind === 'upload') {
@@ -338,7 +341,8 @@ export class Swarm {
     if (this.destroyed || this.conns.get(conn.id) !== conn) return
     if (conn.timer !== null) clearTimeout(conn.timer)
     conn.timer = null
-    const stream = this.mro.peerStream({ bufferedAmount: () => conn.peer.bufferSize })
+    const bufferedAmount = bufferedAmountOf(conn.peer)
+    const stream = this.mro.peerStream(bufferedAmount === undefined ? {} : { bufferedAmount })
     conn.stream = stream
     const label = `${conn.role}:${conn.id}`
     this.mro.labelPeer(stream, label)
@@ -351,8 +355,10 @@ export class Swarm {
     if (this.opts.unsafeTamperOutgoing) out = stream.pipe(tamperStream(), ignore)
     conn.peer.pipe(stream as unknown as NodeJS.WritableStream)
     pumpToPeer(out as Duplex, conn.peer)
-    if (this.role === 'viewer' && conn.role === 'viewer' && !this.probed) {
+    if (this.role === 'viewer' && conn.role === 'viewer' && bufferedAmount !== undefined && !this.probed) {
       // Once, to a viewer (padding costs it download only): the topology needs our upload early.
+      // Only where the transport reports its buffer: else the probe would time the transport's
+      // door, not the wire (Node's wrtc, whose worker also crashed now and then under it).
       this.probed = true
       this.mro.probeUpload(stream).catch(() => {})
     }

@@ -60,6 +60,12 @@ export interface TopologyOptions {
    * @default 3
    */
   minRootCopies: number
+  /**
+   * How long a viewer whose dial the full broadcaster refused leaves it alone (ms): a strong
+   * viewer keeps trying to displace a weaker child, and each try is a WebRTC connection.
+   * @default 10000
+   */
+  rootRetryMs: number
 }
 
 export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
@@ -68,7 +74,8 @@ export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
   acceptSlack: 2,
   retryAfterMs: 5000,
   maxExtraPeers: 10,
-  minRootCopies: 3
+  minRootCopies: 3,
+  rootRetryMs: 10_000
 })
 
 /** What the policy needs to know about the room and our connections. */
