@@ -32,8 +32,12 @@ export interface Handshake {
 /** "I hold (or am receiving, verified) blocks [start, start+count)"; my head has `headLength`. */
 export interface Have { type: 'have', start: number, count: number, headLength: number }
 
-/** Ask for one block. `fullProof` asks for a self-contained proof (the last one lacked a node). */
-export interface Request { type: 'request', index: number, fullProof: boolean }
+/**
+ * Ask for one block. `fullProof` asks for a self-contained proof (the last one lacked a node);
+ * `alone`: no other peer of the requester announced the block, so the broadcaster should not
+ * leave it to the swarm (see `rootPullDelay`).
+ */
+export interface Request { type: 'request', index: number, fullProof: boolean, alone: boolean }
 
 /** Withdraw a request. */
 export interface Cancel { type: 'cancel', index: number }
@@ -142,12 +146,12 @@ const have: Codec<Have> = {
 
 const request: Codec<Request> = {
   id: 2,
-  encode: (w, m) => { w.uint(m.index).byte(m.fullProof ? 1 : 0) },
+  encode: (w, m) => { w.uint(m.index).byte((m.fullProof ? 1 : 0) | (m.alone ? 2 : 0)) },
   decode: (r) => {
     const i = index(r, 'index')
     const flags = r.byte('flags')
-    if (flags > 1) throw new MunroError('ERR_DECODE', `unknown request flags ${flags}`)
-    return { type: 'request', index: i, fullProof: flags === 1 }
+    if (flags > 3) throw new MunroError('ERR_DECODE', `unknown request flags ${flags}`)
+    return { type: 'request', index: i, fullProof: (flags & 1) !== 0, alone: (flags & 2) !== 0 }
   }
 }
 

@@ -40,9 +40,10 @@ const REPAIR_WINDOW = 8
  * Broadcaster: that many of a stripe's last REPAIR_WINDOW blocks pulled from it late (after
  * `rootPullDelay`) by peers other than the stripe's subscriber, and the subscriber is taken off
  * the stripe: it is not forwarding it (too weak, or malicious: a tampering child is cut off by
- * everyone else and forwards nothing).
+ * everyone else and forwards nothing). Until another peer subscribes to the stripe, its pulls
+ * are served at once.
  */
-const MAX_REPAIRS = 4
+const MAX_REPAIRS = 3
 /** How long a subscriber taken off a stripe may not subscribe to it again (ms). */
 const ROOT_BAR_MS = 30_000
 
@@ -224,10 +225,11 @@ export class Replicator {
     }
     // Pulls are served from upload left over by pushes: when our upload is backed up, the
     // requester is told to go elsewhere (it will, at once) instead of queueing behind it. The
-    // broadcaster also turns away young blocks it already pushed (`rootPullDelay`).
+    // broadcaster also turns away young blocks it already pushed (`rootPullDelay`), unless the
+    // requester has no one else to get them from.
     const pushed = this.pushedAt.get(m.index)
     if (this.uploadBacklog() > this.busyLimit() ||
-        (pushed !== undefined && this.clock.now() - pushed < this.rootPullDelay && !peer.subscriptions.has(stripeOf(m.index)))) {
+        (pushed !== undefined && !m.alone && this.clock.now() - pushed < this.rootPullDelay && this.forwardedElsewhere(peer, stripeOf(m.index)))) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })
       return
     }
@@ -236,6 +238,12 @@ export class Replicator {
       return
     }
     if (pushed !== undefined && !peer.subscriptions.has(stripeOf(m.index))) this.repaired(m.index)
+  }
+
+  /** Broadcaster: whether another peer than `peer` subscribes to `stripe` (and forwards it). */
+  private forwardedElsewhere (peer: Peer, stripe: number): boolean {
+    for (const p of this.peers()) if (p !== peer && p.subscriptions.has(stripe)) return true
+    return false
   }
 
   /** Broadcaster: block `index`, pushed to its stripe's subscriber, had to be pulled from us late. */

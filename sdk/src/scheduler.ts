@@ -153,7 +153,10 @@ export class Scheduler {
     this.clear(index)
     peer.inflight.add(index)
     this.inflight.set(index, { peer, fullProof, timer: this.arm(peer, index), startedAt: this.clock.now() })
-    peer.send({ type: 'request', index, fullProof })
+    // Whether anyone else announced it: if not, the broadcaster must not leave it to the swarm.
+    let alone = true
+    for (const p of this.peers()) if (p !== peer && !p.closed && p.remote.have.has(index)) { alone = false; break }
+    peer.send({ type: 'request', index, fullProof, alone })
   }
 
   private arm (peer: Peer, index: number): TimerHandle {

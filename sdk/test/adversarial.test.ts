@@ -478,7 +478,7 @@ describe('malformed wire input ends the connection with a typed error', () => {
   })
 
   it('a message before the handshake is refused with ERR_PROTOCOL', async () => {
-    await expectDropped(r => { r.send({ type: 'request', index: 0, fullProof: false }) }, 'ERR_PROTOCOL')
+    await expectDropped(r => { r.send({ type: 'request', index: 0, fullProof: false, alone: false }) }, 'ERR_PROTOCOL')
   })
 
   it('a second handshake is refused with ERR_PROTOCOL', async () => {

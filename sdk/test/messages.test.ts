@@ -46,7 +46,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     length: index
   }),
   fc.record({ type: fc.constant('have' as const), start: index, count: fc.integer({ min: 1, max: MAX_HAVE_SPAN }), headLength: index }),
-  fc.record({ type: fc.constant('request' as const), index, fullProof: fc.boolean() }),
+  fc.record({ type: fc.constant('request' as const), index, fullProof: fc.boolean(), alone: fc.boolean() }),
   fc.record({ type: fc.constant('cancel' as const), index }),
   fc.record({
     type: fc.constant('data' as const),
@@ -86,7 +86,7 @@ describe('message codecs', () => {
     const samples: Message[] = [
       { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0 },
       { type: 'have', start: 0, count: 1, headLength: 1 },
-      { type: 'request', index: 0, fullProof: false },
+      { type: 'request', index: 0, fullProof: false, alone: false },
       { type: 'cancel', index: 0 },
       { type: 'data', index: 0, byteLength: 1, flags: 0, pieceRoot: new Uint8Array(32), head: null, nodes: [] },
       { type: 'piece', index: 0, piece: 0, uncles: [], data: new Uint8Array(1) },
@@ -155,8 +155,9 @@ describe('message codecs', () => {
       expect(decodeError(Uint8Array.of(3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01))).toBe('ERR_DECODE')
     })
 
-    it('REQUEST flags other than 0 or 1', () => {
-      expect(decodeError(body(2, w => { w.uint(0).byte(2) }))).toBe('ERR_DECODE')
+    it('REQUEST flags beyond fullProof (1) and alone (2)', () => {
+      expect(decodeError(body(2, w => { w.uint(0).byte(4) }))).toBe('ERR_DECODE')
+      expect(decodeMessage(body(2, w => { w.uint(0).byte(3) }))).toEqual({ type: 'request', index: 0, fullProof: true, alone: true })
     })
 
     it('DATA of an empty or oversized block, a bad head flag, too many proof nodes', () => {

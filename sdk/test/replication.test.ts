@@ -119,12 +119,17 @@ describe('broadcaster upload', () => {
     await sleep(20)
     await b.append(bytes('block 0'))
     expect((await child.next('data')).index).toBe(0) // pushed to stripe 0's subscriber
-    other.send({ type: 'request', index: 0, fullProof: false })
+    other.send({ type: 'request', index: 0, fullProof: false, alone: false })
     expect((await other.next('no-data')).reason).toBe(NoDataReason.BUSY)
-    child.send({ type: 'request', index: 0, fullProof: true }) // the subscriber itself is served
+    child.send({ type: 'request', index: 0, fullProof: true, alone: false }) // the subscriber itself is served
     expect((await child.next('data')).index).toBe(0)
+    for (let i = 1; i <= 4; i++) await b.append(bytes(`block ${i}`))
+    other.send({ type: 'request', index: 4, fullProof: false, alone: false }) // stripe 0 again: BUSY
+    expect((await other.next('no-data')).index).toBe(4)
+    other.send({ type: 'request', index: 4, fullProof: false, alone: true }) // nobody else has it for this peer
+    expect((await other.next('data')).index).toBe(4)
     advance(DEFAULT_OPTIONS.rootPullDelay)
-    other.send({ type: 'request', index: 0, fullProof: false })
+    other.send({ type: 'request', index: 0, fullProof: false, alone: false })
     expect((await other.next('data')).index).toBe(0)
   })
 })
@@ -141,16 +146,20 @@ describe('broadcaster stripe roots', () => {
     await sleep(20)
     for (let i = 0; i < 16; i++) await b.append(bytes(`block ${i}`))
     advance(DEFAULT_OPTIONS.rootPullDelay)
-    for (const i of [0, 4, 8]) {
-      starved.send({ type: 'request', index: i, fullProof: false })
+    for (const i of [0, 4]) {
+      starved.send({ type: 'request', index: i, fullProof: false, alone: false })
       expect((await starved.next('data')).index).toBe(i)
     }
-    expect(root.received.some(m => m.type === 'choke')).toBe(false) // three repairs: not yet
-    starved.send({ type: 'request', index: 12, fullProof: false })
-    expect((await starved.next('data')).index).toBe(12)
+    expect(root.received.some(m => m.type === 'choke')).toBe(false) // two repairs: not yet
+    starved.send({ type: 'request', index: 8, fullProof: false, alone: false })
+    expect((await starved.next('data')).index).toBe(8)
     expect((await root.next('choke')).stripe).toBe(0)
     root.send({ type: 'subscribe', start: 16, stripe: 0 })
     expect((await root.next('choke')).stripe).toBe(0) // barred
+    // With nobody forwarding stripe 0 now, a new block of it is served at once.
+    await b.append(bytes('block 16'))
+    starved.send({ type: 'request', index: 16, fullProof: false, alone: false })
+    expect((await starved.next('data')).index).toBe(16)
   })
 })
 
@@ -325,10 +334,10 @@ describe('live window', () => {
     await appendBlocks(a, 10)
     const remote = rawRemote(a)
     remote.handshake()
-    remote.send({ type: 'request', index: 1, fullProof: false })
+    remote.send({ type: 'request', index: 1, fullProof: false, alone: false })
     const nd = await remote.next('no-data')
     expect(nd).toEqual({ type: 'no-data', index: 1, reason: NoDataReason.DISCARDED, windowStart: 6 })
-    remote.send({ type: 'request', index: 50, fullProof: false })
+    remote.send({ type: 'request', index: 50, fullProof: false, alone: false })
     expect((await remote.next('no-data')).reason).toBe(NoDataReason.NOT_HELD)
   })
 

@@ -68,18 +68,18 @@ describe('scheduler', () => {
     const slow = rawRemote(b) // its stream is read only through `data` listeners, which consume
     slow.stream.pause()
     slow.handshake()
-    slow.send({ type: 'request', index: 0, fullProof: false })
+    slow.send({ type: 'request', index: 0, fullProof: false, alone: false })
     // While the uplink was never seen saturated it is taken to be fast: the pull is queued.
-    slow.send({ type: 'request', index: 1, fullProof: false })
+    slow.send({ type: 'request', index: 1, fullProof: false, alone: false })
     await sleep(1200) // two upload samples with the outbox full and nothing drained
-    slow.send({ type: 'request', index: 1, fullProof: false })
+    slow.send({ type: 'request', index: 1, fullProof: false, alone: false })
     await sleep(20)
     slow.stream.resume()
     expect((await slow.next('data', m => m.index === 0)).byteLength).toBe(big.length)
     expect((await slow.next('data', m => m.index === 1)).byteLength).toBe(5)
     const answer = await slow.next('no-data', m => m.index === 1)
     expect(answer.reason).toBe(3) // BUSY: held, ask again shortly
-    slow.send({ type: 'request', index: 1, fullProof: false })
+    slow.send({ type: 'request', index: 1, fullProof: false, alone: false })
     expect((await slow.next('data', m => m.index === 1)).byteLength).toBe(5)
   })
 })

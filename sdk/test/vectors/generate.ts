@@ -63,7 +63,7 @@ export function sampleMessages (): Message[] {
   return [
     { type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: k(1), windowStart: 300, length: 1234 },
     { type: 'have', start: 1000, count: 24, headLength: 1024 },
-    { type: 'request', index: 1023, fullProof: true },
+    { type: 'request', index: 1023, fullProof: true, alone: true },
     { type: 'cancel', index: 129 },
     {
       type: 'data', index: 5, byteLength: 70000, flags: 3, pieceRoot: k(2),
