@@ -18,14 +18,14 @@ import mitt, { type Emitter, type Handler } from 'mitt'
 import { Duplex, Readable, Writable } from 'streamx'
 import { discoveryKey as toDiscoveryKey, metadataSignable } from './caps.js'
 import { systemClock, type Clock, type Random, type TimerHandle } from './clock.js'
-import { MAX_METADATA_SIZE, PIECE_SIZE, PUBLIC_KEY_SIZE, STRIPES } from './constants.js'
+import { MAX_METADATA_SIZE, PUBLIC_KEY_SIZE, STRIPES } from './constants.js'
 import { invalidArgument, isMunroError, MunroError, outOfRange, VERIFICATION_CODES } from './errors.js'
 import { BlockLog, isComplete, type BlockEntry, type WindowOptions } from './log.js'
 import { equalBytes } from './merkle-tree.js'
-import { Peer, PROBE_INDEX, type PeerStats } from './peer.js'
+import { Peer, type PeerStats } from './peer.js'
 import { Replicator, type SignedMetadata } from './replicator.js'
 import { Scheduler, type SchedulerOptions } from './scheduler.js'
-import { PROBE_BYTES, PROBE_MS, PROBE_POLL_MS, SAMPLE_MS, UploadMeter } from './upload.js'
+import { runProbe, SAMPLE_MS, UploadMeter } from './upload.js'
 import { Upstream, type UpstreamOptions } from './upstream.js'
 import { generateKeyPair, publicKeyOf, sign, SignatureCache } from './verifier.js'
 
@@ -378,11 +378,10 @@ export class Munro {
   /** Samples the uplink and chokes subscribers beyond what it can carry (see upload.ts). */
   private readonly measureUpload = (): void => {
     if (this.destroyed) return
-    let sent = this.closedTotals.bytesSent
+    const sent = this.wireBytesSent()
     let saturated = false
     const subscriptions: Array<[Peer, number]> = []
     for (const p of this.connections) {
-      sent += p.wireBytesSent
       if (p.queued > 0) saturated = true
       for (const stripe of p.subscriptions) subscriptions.push([p, stripe])
     }
@@ -502,26 +501,15 @@ export class Munro {
     this.assertAlive()
     const peer = [...this.connections].find(p => p.stream === stream)
     if (peer === undefined || peer.closed) return null
-    const clock = this.opts.clock
-    const onWire = (): number => [...this.connections].reduce((n, p) => n + p.wireBytesSent, this.closedTotals.bytesSent)
-    const t0 = clock.now()
-    const w0 = onWire()
-    const padding = new Uint8Array(PIECE_SIZE)
-    for (let n = 0; n < PROBE_BYTES; n += PIECE_SIZE) peer.send({ type: 'probe', data: padding })
-    return await new Promise((resolve) => {
-      const poll = (): void => {
-        const elapsed = clock.now() - t0
-        if (peer.closed || this.destroyed) { resolve(null); return }
-        // Until the last padding left the outbox the uplink was saturated; the padding still in
-        // the stream and the transport is not counted as sent.
-        if (peer.hasQueued(PROBE_INDEX) && elapsed < PROBE_MS) { clock.setTimeout(poll, PROBE_POLL_MS); return }
-        peer.dropQueued(PROBE_INDEX)
-        this.meter.probed(onWire() - w0, elapsed)
-        resolve(this.meter.capacity === null ? null : this.meter.capacity * 8000)
-      }
-      clock.setTimeout(poll, PROBE_POLL_MS)
-    })
+    const sent = await runProbe(peer, this.wireBytesSent, this.opts.clock, () => !this.destroyed)
+    if (sent === null) return null
+    this.meter.probed(sent.bytes, sent.ms)
+    return this.meter.capacity === null ? null : this.meter.capacity * 8000
   }
+
+  /** Bytes every connection this instance had put on the wire. */
+  private readonly wireBytesSent = (): number =>
+    [...this.connections].reduce((n, p) => n + p.wireBytesSent, this.closedTotals.bytesSent)
 
   /** Sets the application label of a connection by the stream returned from `peerStream()`. */
   labelPeer (stream: Duplex, label: string): void {

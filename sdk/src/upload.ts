@@ -7,10 +7,14 @@
  * never saturated its capacity is unknown and taken to be ample. The stream's own rate comes
  * from the blocks that pass through. A peer pushes at most `HEADROOM * capacity / streamRate`
  * copies of the stream (and `maxSubscribers`), in stripe subscriptions of 1/STRIPES of a copy.
+ * A strong uplink may never back up, and a weak one only once it is feeding others: a probe
+ * ({@link runProbe}) measures it up front, by saturating it briefly with padding.
  * @module
  */
 
-import { MAX_PEER_BACKLOG } from './constants.js'
+import type { Clock } from './clock.js'
+import { MAX_PEER_BACKLOG, PIECE_SIZE } from './constants.js'
+import { PROBE_INDEX, type Peer } from './peer.js'
 
 /** A pull waits at most about this long (ms) behind our upload backlog before we say BUSY. */
 const BUSY_DRAIN_MS = 250
@@ -119,4 +123,28 @@ export class UploadMeter {
     if (this.capacity === null || stream === null) return max
     return Math.max(0, Math.min(max, HEADROOM * this.capacity / stream))
   }
+}
+
+/**
+ * Sends PROBE_BYTES of padding to `peer` (behind every other message) and waits until the last
+ * of it left the outbox, or PROBE_MS: until then the uplink was saturated, so the bytes that went
+ * on the wire meanwhile (`onWire`, over every connection; padding still in the stream or the
+ * transport does not count) over the time taken is the upload capacity. Drops what is left of
+ * the padding. Resolves null if `peer` closed or `alive()` turned false.
+ */
+export async function runProbe (peer: Peer, onWire: () => number, clock: Clock, alive: () => boolean): Promise<{ bytes: number, ms: number } | null> {
+  const t0 = clock.now()
+  const w0 = onWire()
+  const padding = new Uint8Array(PIECE_SIZE)
+  for (let n = 0; n < PROBE_BYTES; n += PIECE_SIZE) peer.send({ type: 'probe', data: padding })
+  return await new Promise((resolve) => {
+    const poll = (): void => {
+      const ms = clock.now() - t0
+      if (peer.closed || !alive()) { resolve(null); return }
+      if (peer.hasQueued(PROBE_INDEX) && ms < PROBE_MS) { clock.setTimeout(poll, PROBE_POLL_MS); return }
+      peer.dropQueued(PROBE_INDEX)
+      resolve({ bytes: onWire() - w0, ms })
+    }
+    clock.setTimeout(poll, PROBE_POLL_MS)
+  })
 }

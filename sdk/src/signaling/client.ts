@@ -290,7 +290,11 @@ class Client implements SignalingClient {
     const ws = this._ws
     if (!ws) return
     this._ws = null
-    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null
+    ws.onopen = ws.onmessage = ws.onclose = null
+    // Closing a socket still connecting makes it fail the handshake with an `error` event; in
+    // Node's ws an unhandled one is thrown (an uncaught exception), so keep a listener that
+    // ignores it.
+    ws.onerror = () => {}
     try {
       ws.close(code, reason)
     } catch {

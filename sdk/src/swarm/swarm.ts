@@ -7,8 +7,8 @@
  * - Dial policy and capacity live in topology.ts. Signals between two peers travel as
  *   `{ kind: 'sdp', signal, upload }` (simple-peer's offer/answer/candidate, with the sender's
  *   `uploadCopies`), `{ kind: 'upload', upload }` (a broadcaster child's new measurement) or
- *   `{ kind: 'busy' }` (a
- *   dial refused for capacity: the dialler backs off that peer and tries another).
+ *   `{ kind: 'busy' }` (a dial refused for capacity: the dialler backs off that peer and tries
+ *   another).
  * - A connection that does not open within `connectTimeout` is dropped; a dropped connection
  *   (closed, failed, or cut by munro for bad data) is replaced by `maintain()`, which also runs
  *   every `maintainIntervalMs` and whenever the room changes.
@@ -334,6 +334,8 @@ export class Swarm {
       conn = this.open(from, role, false)
       conn.upload = reportedUpload(msg.upload)
     }
+    const upload = reportedUpload(msg.upload)
+    if (upload !== null) conn.upload = upload
     try { conn.peer.signal(msg.signal) } catch (err) { this.drop(conn, err as Error) }
   }
 
