@@ -499,7 +499,7 @@ export class Munro {
    */
   async probeUpload (stream: Duplex): Promise<number | null> {
     this.assertAlive()
-    const peer = [...this.connections].find(p => p.stream === stream)
+    const peer = this.peerOf(stream)
     if (peer === undefined || peer.closed) return null
     const sent = await runProbe(peer, this.wireBytesSent, this.opts.clock, () => !this.destroyed)
     if (sent === null) return null
@@ -513,7 +513,14 @@ export class Munro {
 
   /** Sets the application label of a connection by the stream returned from `peerStream()`. */
   labelPeer (stream: Duplex, label: string): void {
-    for (const p of this.connections) if (p.stream === stream) p.label = label
+    const peer = this.peerOf(stream)
+    if (peer !== undefined) peer.label = label
+  }
+
+  /** The connection of a stream returned from `peerStream()`. */
+  private peerOf (stream: Duplex): Peer | undefined {
+    for (const p of this.connections) if (p.stream === stream) return p
+    return undefined
   }
 
   /** Totals over every connection this instance had. */

@@ -341,7 +341,7 @@ export class Replicator {
     let req = this.scheduler.requestOf(m.index)
     // Not asked of this peer: a push from our upstream, or a stale answer (cancelled, timed out).
     const pushed = req === undefined || req.peer !== peer
-    if (req === undefined || req.peer !== peer) {
+    if (req === undefined || req.peer !== peer) { // as `pushed`, spelled out for type narrowing
       const held = this.log.get(m.index)
       if (peer !== this.upstream?.parentOf(m.index) || (held !== undefined && isComplete(held)) || m.index < this.log.start ||
           !this.scheduler.adopt(peer, m.index)) {

@@ -412,8 +412,9 @@ export class SwarmSim {
     this.clock.at(this.clock.now() + sig, () => {
       if (!stillDialling()) return
       const topo = this.opts.topology
-      let accept = b.leftAt === null && !b.conns.has(a.id) && shouldAccept(topo, this.topologyState(b), a.role)
-      if (!accept && b.leftAt === null && !b.conns.has(a.id) && b.role === 'broadcaster') {
+      const reachable = b.leftAt === null && !b.conns.has(a.id)
+      let accept = reachable && shouldAccept(topo, this.topologyState(b), a.role)
+      if (!accept && reachable && b.role === 'broadcaster') {
         // Children report their upload as it changes (swarm.ts); here the broadcaster reads it.
         const children = new Map([...b.conns].map(([id, c]) => [id, c.remote.mro.uploadCopies]))
         const drop = rootToReplace(topo, children, a.mro.uploadCopies)

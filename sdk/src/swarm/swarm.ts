@@ -322,8 +322,9 @@ export class Swarm {
       const role = this.client.peers.get(from) ?? 'viewer'
       if (!shouldAccept(this.opts, this.topologyState(this.client.peers), role)) {
         // A full broadcaster takes a strong viewer in place of a weak child.
-        const children = this.role === 'broadcaster' ? new Map([...this.conns].map(([id, c]) => [id, c.upload])) : new Map<string, number | null>()
-        const weak = rootToReplace(this.opts, children, reportedUpload(msg.upload))
+        const weak = this.role === 'broadcaster'
+          ? rootToReplace(this.opts, new Map([...this.conns].map(([id, c]) => [id, c.upload])), reportedUpload(msg.upload))
+          : null
         const old = weak === null ? undefined : this.conns.get(weak)
         if (old === undefined) {
           this.send(from, { kind: 'busy' })
@@ -332,7 +333,6 @@ export class Swarm {
         this.drop(old, null)
       }
       conn = this.open(from, role, false)
-      conn.upload = reportedUpload(msg.upload)
     }
     const upload = reportedUpload(msg.upload)
     if (upload !== null) conn.upload = upload
