@@ -136,13 +136,14 @@ export class BlockLog {
 
   /**
    * Receiver: verifies one piece of a block whose header verified, and stores it.
-   * Returns true when the piece is new. Throws ERR_INVALID_PIECE when it does not verify.
+   * Returns true when the piece is new. Throws ERR_INVALID_PIECE when it does not verify (with
+   * `missingOk`, a piece lacking an uncle is not an error: false, nothing stored).
    */
-  addPiece (entry: BlockEntry, k: number, bytes: Uint8Array, uncles: readonly ProofNode[]): boolean {
+  addPiece (entry: BlockEntry, k: number, bytes: Uint8Array, uncles: readonly ProofNode[], missingOk = false): boolean {
     if (k >= entry.pieces.count || bytes.length !== pieceLength(entry.byteLength, k)) {
       throw new MunroError('ERR_INVALID_PIECE', `block ${entry.index} piece ${k}: ${bytes.length} bytes, expected ${k < entry.pieces.count ? pieceLength(entry.byteLength, k) : 0}`)
     }
-    entry.pieces.verify(k, bytes, uncles)
+    if (!entry.pieces.verify(k, bytes, uncles, missingOk)) return false
     if (entry.have[k] === 1) return false
     entry.data.set(bytes, k * PIECE_SIZE)
     entry.have[k] = 1

@@ -127,9 +127,11 @@ export class PieceTree {
 
   /**
    * Verifies piece `k` against the held nodes plus `uncles`, and on success holds the leaf, the
-   * uncles and the computed path. Throws ERR_INVALID_PIECE on any mismatch or missing uncle.
+   * uncles and the computed path. Throws ERR_INVALID_PIECE on any mismatch, and on a missing
+   * uncle unless `missingOk`: then it returns false (the piece proves nothing, and nothing is
+   * held). A piece we did not ask this sender for may come with uncles we never got from it.
    */
-  verify (k: number, data: Uint8Array, uncles: readonly ProofNode[]): void {
+  verify (k: number, data: Uint8Array, uncles: readonly ProofNode[], missingOk = false): boolean {
     if (!Number.isInteger(k) || k < 0 || k >= this.count) throw new MunroError('ERR_INVALID_PIECE', `piece ${k} out of range`)
     const given = new Map<number, Uint8Array>()
     for (const u of uncles) given.set(u.index, u.hash)
@@ -147,11 +149,13 @@ export class PieceTree {
       let sh = this.nodes.get(s)
       if (sh === undefined && (sh = given.get(s)) !== undefined) add.push([s, sh])
       if (sh === undefined && this.isPad(s)) sh = padHash(flat.depth(s))
+      if (sh === undefined && missingOk) return false
       if (sh === undefined) throw new MunroError('ERR_INVALID_PIECE', `piece ${k} arrived without uncle ${s}`)
       h = n < s ? pieceParentHash(h, sh) : pieceParentHash(sh, h)
       n = flat.parent(n)
     }
     for (const [i, v] of add) this.nodes.set(i, v)
+    return true
   }
 }
 

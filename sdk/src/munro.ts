@@ -27,7 +27,7 @@ import { Replicator, type SignedMetadata } from './replicator.js'
 import { Scheduler, type SchedulerOptions } from './scheduler.js'
 import { runProbe, SAMPLE_MS, UploadMeter } from './upload.js'
 import { Upstream, type UpstreamOptions } from './upstream.js'
-import { generateKeyPair, publicKeyOf, sign, SignatureCache } from './verifier.js'
+import { generateKeyPair, publicKeyOf, sign, SignatureCache, type SignedHead } from './verifier.js'
 
 /** An ed25519 key pair; the public key is the stream id. */
 export interface KeyPair { publicKey: Uint8Array, secretKey: Uint8Array }
@@ -51,6 +51,15 @@ export interface MunroOptions extends WindowOptions, SchedulerOptions, UpstreamO
   start: 'live' | number
   /** Receiver: blocks before the live edge to start at, with `start: 'live'`. @default 1 */
   liveBacklog: number
+  /**
+   * Receiver: the stream's bitrate (bits/s) assumed until the headers of two blocks give the
+   * real one. It only sizes this peer's upload in copies of the stream (`uploadCopies`), so that
+   * a viewer joining a flash crowd, whose first blocks are slow to come, is placed by its upload
+   * within its probe's time instead of seconds later. 0 assumes nothing (`uploadCopies` stays
+   * null until two blocks arrived).
+   * @default 2_500_000 (Chromium's MediaRecorder default, what the media layer records unless told)
+   */
+  expectedBitrate: number
   /** Timers and `now`. @default the platform's clock */
   clock: Clock
   /** Uniform random numbers in [0, 1). @default Math.random */
@@ -70,6 +79,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<MunroOptions, 'keyPair' | 'signature
   maxInflightPerPeer: 16,
   pushGrace: 300,
   rootPullDelay: 1000,
+  expectedBitrate: 2_500_000,
   clock: systemClock,
   random: Math.random
 })
@@ -166,13 +176,13 @@ export class Munro {
   private readonly log: BlockLog
   private readonly scheduler: Scheduler
   private readonly upstream: Upstream | null
-  private readonly meter = new UploadMeter()
+  private readonly meter: UploadMeter
   private meterTimer: TimerHandle | null = null
   private readonly replicator: Replicator
   private readonly cache: SignatureCache
   private readonly connections = new Set<Peer>()
   private readonly waiters = new Map<number, Waiter[]>()
-  private readonly closedTotals = { bytesSent: 0, bytesReceived: 0, proofBytesSent: 0, invalid: 0 }
+  private readonly closedTotals = { bytesSent: 0, wireBytesSent: 0, bytesReceived: 0, proofBytesSent: 0, invalid: 0 }
   private metadataSeq = 0
   private headEmitted = 0
 
@@ -183,11 +193,13 @@ export class Munro {
     if (!Number.isInteger(o.maxSubscribers) || o.maxSubscribers < 0) throw outOfRange('maxSubscribers', 'an integer ≥ 0')
     if (!(o.pushGrace >= 0)) throw outOfRange('pushGrace', 'a non-negative number of ms')
     if (!(o.rootPullDelay >= 0)) throw outOfRange('rootPullDelay', 'a non-negative number of ms')
+    if (!(o.expectedBitrate >= 0 && o.expectedBitrate < Infinity)) throw outOfRange('expectedBitrate', 'a non-negative number of bits/s')
     if (!Number.isInteger(o.signEvery) || o.signEvery < 1) throw outOfRange('signEvery', 'an integer ≥ 1')
     if (!Number.isInteger(o.maxBlocks) || o.maxBlocks < 1) throw outOfRange('maxBlocks', 'an integer ≥ 1')
     if (!(o.maxBytes > 0)) throw outOfRange('maxBytes', 'a positive number')
     if (!Number.isInteger(o.liveBacklog) || o.liveBacklog < 1) throw outOfRange('liveBacklog', 'an integer ≥ 1')
     if (o.start !== 'live' && !(Number.isInteger(o.start) && o.start >= 0)) throw outOfRange('start', "'live' or a block index")
+    this.meter = new UploadMeter(writable || o.expectedBitrate === 0 ? null : o.expectedBitrate / 8000)
     if (id === undefined || id === null) {
       const kp = o.keyPair ?? generateKeyPair()
       if (!(kp.secretKey instanceof Uint8Array) || kp.secretKey.length !== 32) throw invalidArgument('keyPair.secretKey', '32 bytes')
@@ -215,7 +227,7 @@ export class Munro {
     if (this.writable) this.scheduler.wantFrom = null
     else if (o.start !== 'live') this.scheduler.wantFrom = o.start
     this.replicator = new Replicator(this.log, this.scheduler, peers, this.cache, o.clock, this.discoveryKey, {
-      onheader: () => { this.emitHead() },
+      onheader: (entry, _from, head) => { this.emitHead(); this.sighted(entry, head) },
       oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, head?.length === entry.index + 1 ? head.timestamp : null) },
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) }
     }, upstream, () => this.meter.busyLimit(), (total, onStripe) => {
@@ -280,6 +292,7 @@ export class Munro {
     const entry = this.log.append(data, flags, now)
     this.emit('append', { index: entry.index, byteLength: entry.byteLength })
     if (this.log.appended % this.opts.signEvery === 0) this.flush()
+    this.sighted(entry, null)
     this.oncomplete(entry, null, null)
     return entry.index
   }
@@ -386,6 +399,7 @@ export class Munro {
       for (const stripe of p.subscriptions) subscriptions.push([p, stripe])
     }
     this.meter.sample(this.opts.clock.now(), sent, saturated)
+    subscriptions.sort((a, b) => Number(b[0].priority) - Number(a[0].priority)) // stable: priority kept first
     const allowed = Math.floor(this.meter.allowedCopies(this.opts.maxSubscribers) * STRIPES)
     for (const [p, stripe] of subscriptions.slice(allowed)) {
       p.subscriptions.delete(stripe)
@@ -394,8 +408,17 @@ export class Munro {
     this.meterTimer = this.opts.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
 
+  /**
+   * A block's header verified (or we appended it): its size and, from a head signed for it, its
+   * time give the upload meter the stream's rate. Counted at the header, not when the block is
+   * whole, so that a newcomer whose first blocks trickle in behind a slow upstream still knows the
+   * rate, and so its upload in copies of the stream, within a couple of blocks.
+   */
+  private sighted (entry: BlockEntry, head: SignedHead | null): void {
+    this.meter.block(entry.index, entry.byteLength, head?.length === entry.index + 1 ? head.timestamp : null, this.opts.clock.now())
+  }
+
   private oncomplete (entry: BlockEntry, from: Peer | null, headTimestamp: number | null): void {
-    this.meter.block(entry.index, entry.byteLength, headTimestamp, this.opts.clock.now())
     const list = this.waiters.get(entry.index)
     if (list !== undefined) {
       this.waiters.delete(entry.index)
@@ -471,6 +494,7 @@ export class Munro {
   private onclose (peer: Peer, error: Error | null): void {
     if (!this.connections.delete(peer)) return
     this.closedTotals.bytesSent += peer.stats.bytesSent
+    this.closedTotals.wireBytesSent += peer.wireBytesSent
     this.closedTotals.bytesReceived += peer.stats.bytesReceived
     this.closedTotals.proofBytesSent += peer.stats.proofBytesSent
     this.closedTotals.invalid += peer.stats.invalid
@@ -509,12 +533,22 @@ export class Munro {
 
   /** Bytes every connection this instance had put on the wire. */
   private readonly wireBytesSent = (): number =>
-    [...this.connections].reduce((n, p) => n + p.wireBytesSent, this.closedTotals.bytesSent)
+    [...this.connections].reduce((n, p) => n + p.wireBytesSent, this.closedTotals.wireBytesSent)
 
   /** Sets the application label of a connection by the stream returned from `peerStream()`. */
   labelPeer (stream: Duplex, label: string): void {
     const peer = this.peerOf(stream)
     if (peer !== undefined) peer.label = label
+  }
+
+  /**
+   * Gives the connection of a stream returned from `peerStream()` priority as a subscriber (or
+   * takes it away): while our upload is full, its subscriptions displace others' instead of being
+   * refused. The swarm gives it to the broadcaster's other children when we are one.
+   */
+  setPeerPriority (stream: Duplex, priority: boolean): void {
+    const peer = this.peerOf(stream)
+    if (peer !== undefined) peer.priority = priority
   }
 
   /** The connection of a stream returned from `peerStream()`. */

@@ -78,9 +78,15 @@ export class Peer {
   readonly failed = new Map<number, number>()
   /** A label the application may attach (the swarm puts the remote's signaling id here). */
   label: string | null = null
+  /**
+   * A subscriber served before others (munro's `setPeerPriority`; the swarm marks the
+   * broadcaster's other children): with our upload full, its subscription displaces another's.
+   */
+  priority = false
   closed = false
   private readonly decoder = new FrameDecoder()
   private closeError: Error | null = null
+  private wireAtClose: number | null = null
   private pingNonce = 0
   private pingSentAt = 0
   /**
@@ -130,10 +136,14 @@ export class Peer {
     return (this.stream as unknown as { _readableState: { buffered: number } })._readableState.buffered
   }
 
-  /** Bytes the transport put on the wire: those it took, less what it still buffers. */
+  /**
+   * Bytes the transport put on the wire: those it took, less what it still buffers. Frozen when
+   * the connection closes: what was still buffered then never left, and counting it as sent
+   * would look like a burst of upload to the upload meter.
+   */
   get wireBytesSent (): number {
-    const buffered = this.closed ? 0 : this.transportBuffered()
-    return this.stats.bytesSent - Math.min(this.stats.bytesSent, Math.max(0, buffered) + this.streamBuffered)
+    if (this.wireAtClose !== null) return this.wireAtClose
+    return this.stats.bytesSent - Math.min(this.stats.bytesSent, Math.max(0, this.transportBuffered()) + this.streamBuffered)
   }
 
   /** Whether frames of block `index` (or PROBE padding) still wait in the outbox. */
@@ -196,6 +206,7 @@ export class Peer {
 
   private close (error: Error | null): void {
     if (this.closed) return
+    this.wireAtClose = this.wireBytesSent
     this.closed = true
     this.handlers.onclose(this, error)
   }

@@ -43,6 +43,13 @@ export class UploadMeter {
   private readonly blocks = { stamped: [] as Sighting[], local: [] as Sighting[] }
 
   /**
+   * @param expectedRate the stream's rate (bytes per ms) to assume until two blocks were seen,
+   *   or null to know none: a newcomer's upload is then counted in copies as soon as its probe
+   *   measured it, before the stream's first blocks reach it (see munro's `expectedBitrate`).
+   */
+  constructor (private readonly expectedRate: number | null = null) {}
+
+  /**
    * Records block `index` of `bytes` passing through (appended or verified), at `timestamp`, its
    * signed head's time, when it came with one, else at the local time `now`.
    */
@@ -53,7 +60,7 @@ export class UploadMeter {
   }
 
   /**
-   * The stream's rate in bytes per ms, or null before two blocks: the mean size of recent blocks
+   * The stream's rate in bytes per ms (before two blocks, the expected rate or null): the mean size of recent blocks
    * times the block rate, which two blocks' indices and times give. Signed-head times are used
    * when two recent blocks had them; unlike arrival times they do not make a backlog caught up
    * in a burst look like a faster stream, and blocks missed or taken out of order do not matter.
@@ -61,7 +68,7 @@ export class UploadMeter {
   get streamRate (): number | null {
     const all = [...this.blocks.stamped, ...this.blocks.local]
     const timed = this.blocks.stamped.length >= 2 ? this.blocks.stamped : this.blocks.local
-    if (timed.length < 2) return null
+    if (timed.length < 2) return this.expectedRate
     let first = timed[0] as Sighting
     let last = first
     for (const b of timed) {

@@ -16,7 +16,9 @@
  *   it is closest to the source. We switch only when another peer leads by
  *   {@link SWITCH_MARGIN}, so the choice does not flap.
  * - Budget: a peer accepts subscriptions up to its measured upload (upload.ts) and chokes the
- *   rest; a choked peer leaves that upstream alone for {@link CHOKE_BACKOFF_MS}.
+ *   rest; a peer choked on a stripe leaves that upstream alone for that stripe for
+ *   {@link CHOKE_BACKOFF_MS}. Only for that stripe: the broadcaster, full on one stripe, may
+ *   have another free, and a child backing off it on every stripe leaves those unpushed.
  * - An upstream that misses the grace for {@link MAX_MISSES} of a stripe's recent blocks is
  *   left for another (it is too far from the source, or too slow for us).
  * - Cycles cannot starve anyone: blocks enter a cycle only from outside it, so the outside
@@ -32,7 +34,7 @@ const SCORE_WINDOW = 8
 const SWITCH_MARGIN = 4
 /** Blocks of a stripe an upstream may fail to push in time (of the last SCORE_WINDOW). */
 const MAX_MISSES = 2
-/** How long a peer that choked us (or was too slow) is not asked again (ms). */
+/** How long a peer that choked us on a stripe (or was too slow on it) is not asked again for it (ms). */
 const CHOKE_BACKOFF_MS = 5_000
 
 /** Push settings. */
@@ -69,7 +71,8 @@ export class Upstream {
   private readonly announcers = new Map<number, Peer[]>()
   /** When each recent block was first heard of, if its stripe had an upstream then (-1: missed). */
   private readonly heardAt = new Map<number, number>()
-  private readonly choked = new Map<Peer, number>()
+  /** Per peer, until when each stripe is not asked of it. */
+  private readonly choked = new Map<Peer, number[]>()
   private readonly misses: number[][] = Array.from({ length: STRIPES }, () => [])
 
   constructor (
@@ -128,7 +131,7 @@ export class Upstream {
     misses.length = 0
     slow.send({ type: 'unsubscribe', stripe })
     this.parents[stripe] = null
-    this.choked.set(slow, this.now() + CHOKE_BACKOFF_MS)
+    this.backOff(slow, stripe)
     this.evaluate(stripe)
   }
 
@@ -150,7 +153,7 @@ export class Upstream {
     let best: Peer | null = null
     let bestScore = 0
     for (const p of this.peers()) {
-      if (!p.handshaked || p.closed || (this.choked.get(p) ?? 0) > now) continue
+      if (!p.handshaked || p.closed || (this.choked.get(p)?.[stripe] ?? 0) > now) continue
       const s = this.score(p, stripe, newest)
       if (s > bestScore) { best = p; bestScore = s }
     }
@@ -165,11 +168,17 @@ export class Upstream {
 
   /** An upstream refused (or dropped) our subscription to `stripe`. */
   onchoke (peer: Peer, stripe: number): void {
-    this.choked.set(peer, this.now() + CHOKE_BACKOFF_MS)
+    this.backOff(peer, stripe)
     if (this.parents[stripe] === peer) {
       this.parents[stripe] = null
       this.evaluate(stripe)
     }
+  }
+
+  private backOff (peer: Peer, stripe: number): void {
+    let until = this.choked.get(peer)
+    if (until === undefined) this.choked.set(peer, until = new Array<number>(STRIPES).fill(0))
+    until[stripe] = this.now() + CHOKE_BACKOFF_MS
   }
 
   /** A connection closed. */

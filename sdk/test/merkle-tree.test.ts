@@ -121,6 +121,22 @@ describe('piece trees', () => {
     }), { numRuns: 100 })
   })
 
+  it('with missingOk, a piece lacking an uncle proves nothing and holds nothing; a wrong one still fails', () => {
+    const data = pattern(4 * PIECE_SIZE, 9)
+    const sender = PieceTree.fromData(data)
+    const piece = (k: number): Uint8Array => data.subarray(k * PIECE_SIZE, (k + 1) * PIECE_SIZE)
+    // The sender believes we hold what it sent with piece 0; we never got piece 0.
+    const mirror = new Set<number>([sender.rootIndex])
+    sender.uncles(0, mirror)
+    const uncles1 = sender.uncles(1, mirror)
+    const r = PieceTree.fromRoot(sender.count, sender.root)
+    expect(r.verify(1, piece(1), uncles1, true)).toBe(false)
+    expect(r.get(2)).toBeUndefined()
+    expect(pieceError(() => { r.verify(1, piece(1), uncles1) })).toBe('ERR_INVALID_PIECE')
+    expect(pieceError(() => { r.verify(1, flipBit(piece(1), 3), sender.uncles(1, new Set([sender.rootIndex])), true) })).toBe('ERR_INVALID_PIECE')
+    expect(r.verify(1, piece(1), sender.uncles(1, new Set([sender.rootIndex])), true)).toBe(true)
+  })
+
   it('a piece index out of range fails with ERR_INVALID_PIECE', () => {
     const data = pattern(3 * PIECE_SIZE)
     const { receiver } = transfer(data, [0])

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { PIECE_SIZE } from '../src/constants.js'
+import { PIECE_SIZE, STRIPES } from '../src/constants.js'
 import { equalBytes } from '../src/merkle-tree.js'
 import type { Message } from '../src/messages.js'
 import { NoDataReason } from '../src/messages.js'
 import { DEFAULT_OPTIONS } from '../src/munro.js'
+import { MAX_REPAIRS } from '../src/replicator.js'
 import {
   appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, frameTransform, manualClock, pattern,
   rawRemote, record, rejection, sleep, tap, teardown, text, until, waitFor
@@ -134,6 +135,40 @@ describe('broadcaster upload', () => {
   })
 })
 
+describe('subscriptions', () => {
+  it('a choke on one stripe leaves that upstream open for the others', async () => {
+    const b = createBroadcaster()
+    const r = createReceiver(b, { start: 0 })
+    const up = rawRemote(r)
+    up.handshake()
+    await sleep(10)
+    up.send({ type: 'have', start: 0, count: 1, headLength: 1 })
+    expect((await up.next('subscribe')).stripe).toBe(0)
+    up.send({ type: 'choke', stripe: 0 })
+    up.send({ type: 'have', start: 1, count: 1, headLength: 2 })
+    expect((await up.next('subscribe')).stripe).toBe(1)
+    up.send({ type: 'have', start: 4, count: 1, headLength: 5 }) // stripe 0 again: still backing off
+    await sleep(50)
+    expect(up.received.filter(m => m.type === 'subscribe' && m.stripe === 0)).toHaveLength(1)
+  })
+
+  it('with its upload full, a peer given priority displaces another subscriber; others are refused', async () => {
+    const r = createReceiver(createBroadcaster(), { maxSubscribers: 1 }) // four stripe subscriptions
+    const [sibling, x, y] = [rawRemote(r), rawRemote(r), rawRemote(r)] as const
+    for (const p of [sibling, x, y]) p.handshake()
+    r.setPeerPriority(sibling.stream, true)
+    for (const stripe of [0, 1]) sibling.send({ type: 'subscribe', start: 0, stripe })
+    for (const stripe of [2, 3]) x.send({ type: 'subscribe', start: 0, stripe })
+    await sleep(20)
+    sibling.send({ type: 'subscribe', start: 0, stripe: 2 })
+    expect((await x.next('choke')).stripe).toBe(2) // x made room on the same stripe
+    y.send({ type: 'subscribe', start: 0, stripe: 3 })
+    expect((await y.next('choke')).stripe).toBe(3)
+    await sleep(20)
+    expect(sibling.received.some(m => m.type === 'choke')).toBe(false)
+  })
+})
+
 describe('broadcaster stripe roots', () => {
   it('takes a subscriber off a stripe whose blocks others keep pulling from the broadcaster late, and bars it from resubscribing', async () => {
     const { clock, advance } = manualClock()
@@ -144,22 +179,23 @@ describe('broadcaster stripe roots', () => {
     const starved = rawRemote(b)
     starved.handshake()
     await sleep(20)
-    for (let i = 0; i < 16; i++) await b.append(bytes(`block ${i}`))
+    const n = MAX_REPAIRS * STRIPES
+    for (let i = 0; i < n; i++) await b.append(bytes(`block ${i}`))
     advance(DEFAULT_OPTIONS.rootPullDelay)
-    for (const i of [0, 4]) {
+    const repair = async (i: number): Promise<void> => {
       starved.send({ type: 'request', index: i, fullProof: false, alone: false })
       expect((await starved.next('data')).index).toBe(i)
     }
-    expect(root.received.some(m => m.type === 'choke')).toBe(false) // two repairs: not yet
-    starved.send({ type: 'request', index: 8, fullProof: false, alone: false })
-    expect((await starved.next('data')).index).toBe(8)
+    for (let k = 0; k < MAX_REPAIRS - 1; k++) await repair(k * STRIPES)
+    expect(root.received.some(m => m.type === 'choke')).toBe(false) // not yet
+    await repair((MAX_REPAIRS - 1) * STRIPES)
     expect((await root.next('choke')).stripe).toBe(0)
-    root.send({ type: 'subscribe', start: 16, stripe: 0 })
+    root.send({ type: 'subscribe', start: n, stripe: 0 })
     expect((await root.next('choke')).stripe).toBe(0) // barred
     // With nobody forwarding stripe 0 now, a new block of it is served at once.
-    await b.append(bytes('block 16'))
-    starved.send({ type: 'request', index: 16, fullProof: false, alone: false })
-    expect((await starved.next('data')).index).toBe(16)
+    await b.append(bytes(`block ${n}`))
+    starved.send({ type: 'request', index: n, fullProof: false, alone: false })
+    expect((await starved.next('data')).index).toBe(n)
   })
 })
 

@@ -102,6 +102,22 @@ describe('swarm over WebRTC', { retry: 2 }, () => {
     await expectBlocks(weak, 0, 15)
   }, 60_000)
 
+  it("links the broadcaster's children to each other, beyond their own limits", async () => {
+    const b = munro()
+    const bs = peer(b)
+    // Each viewer wants one connection (the broadcaster) and accepts no other viewer: only the
+    // broadcaster telling them of each other links them.
+    const limits = { maxPeers: 1, acceptSlack: 0, maxExtraPeers: 0 }
+    const [x, y] = [viewer(b, { start: 0 }, limits), viewer(b, { start: 0 }, limits)] as const
+    await until(() => bs.stats().peers.length === 2, 15_000, 'both viewers to connect to the broadcaster')
+    const linked = (v: { s: Swarm }, other: { s: Swarm }): boolean => v.s.stats().peers.some(p => p.id === other.s.stats().peerId)
+    await until(() => linked(x, y) && linked(y, x), 15_000, 'the two children to connect to each other')
+    await appendPaced(b, 0, 12)
+    await until(() => holdsAll(x.m, 0, 12) && holdsAll(y.m, 0, 12), 20_000, 'both to hold every block')
+    // Each stripe is pushed to one child, which forwards it to its sibling.
+    expect(bs.stats().bytesSent / (12 * BLOCK)).toBeLessThan(1.6)
+  }, 60_000)
+
   it('keeps serving when a viewer leaves mid-stream', async () => {
     const b = munro()
     peer(b)

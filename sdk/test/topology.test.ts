@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { PeerRole } from '../src/signaling/protocol.js'
-import { DEFAULT_TOPOLOGY, extraPeers, pickDials, rootToReplace, shouldAccept, type TopologyState } from '../src/swarm/topology.js'
+import { DEFAULT_TOPOLOGY, extraPeers, pickDials, refusalBackoff, rootToReplace, shouldAccept, UNMEASURED_ROOT_RETRY_MS, type TopologyState } from '../src/swarm/topology.js'
 
 const opts = DEFAULT_TOPOLOGY
 const room = (viewers: number, broadcaster = true): Map<string, PeerRole> => {
@@ -13,7 +13,7 @@ const room = (viewers: number, broadcaster = true): Map<string, PeerRole> => {
   return m
 }
 const state = (extra: Partial<TopologyState> = {}): TopologyState => ({
-  role: 'viewer', members: room(20), connected: new Set(), backoff: new Map(), now: 1000, upload: null, ...extra
+  role: 'viewer', id: 'me', members: room(20), connected: new Set(), backoff: new Map(), now: 1000, upload: null, siblings: new Set(), ...extra
 })
 const ids = (n: number, prefix = 'v'): Set<string> => new Set(Array.from({ length: n }, (_, i) => `${prefix}${i}`))
 const rnd = (): number => 0.5
@@ -49,6 +49,23 @@ describe('dialling', () => {
     expect(pickDials(opts, state({ connected: full, upload: 4 }), rnd)).toHaveLength(extraPeers(opts, 4))
   })
 
+  it('a broadcaster child dials its siblings whatever its connections, the lower id of each pair dialling', () => {
+    const members = new Map([...room(20), ['a1', 'viewer'], ['z9', 'viewer']] as Array<[string, PeerRole]>)
+    const full = ids(opts.maxPeers + opts.acceptSlack + opts.maxExtraPeers)
+    const child = state({ id: 'm5', members, connected: new Set(['b', ...full]), siblings: new Set(['a1', 'z9']) })
+    expect(pickDials(opts, child, rnd)).toEqual(['z9']) // 'm5' < 'z9'; 'a1' < 'm5' dials us
+    expect(pickDials(opts, { ...child, backoff: new Map([['z9', 5000]]) }, rnd)).toEqual([])
+    expect(pickDials(opts, { ...child, siblings: new Set() }, rnd)).toEqual([])
+  })
+
+  it('refused by the full broadcaster before its upload was measured, a viewer may try again about a probe later; measured, rootRetryMs later', () => {
+    expect(refusalBackoff(opts, 'broadcaster', null)).toBe(UNMEASURED_ROOT_RETRY_MS)
+    expect(UNMEASURED_ROOT_RETRY_MS).toBeLessThan(opts.rootRetryMs)
+    expect(refusalBackoff(opts, 'broadcaster', 8)).toBe(opts.rootRetryMs)
+    expect(refusalBackoff(opts, 'viewer', null)).toBe(opts.retryAfterMs)
+    expect(refusalBackoff(opts, 'viewer', 8)).toBe(opts.retryAfterMs)
+  })
+
   it('the broadcaster dials one viewer at a time while it has a free slot, and none when full', () => {
     const b = state({ role: 'broadcaster', members: room(20, false) })
     expect(pickDials(opts, b, rnd)).toHaveLength(1)
@@ -59,8 +76,8 @@ describe('dialling', () => {
 describe('accepting', () => {
   it('the broadcaster accepts maxBroadcasterPeers viewers', () => {
     const b = state({ role: 'broadcaster' })
-    expect(shouldAccept(opts, { ...b, connected: ids(opts.maxBroadcasterPeers - 1) }, 'viewer')).toBe(true)
-    expect(shouldAccept(opts, { ...b, connected: ids(opts.maxBroadcasterPeers) }, 'viewer')).toBe(false)
+    expect(shouldAccept(opts, { ...b, connected: ids(opts.maxBroadcasterPeers - 1) }, 'viewer', 'x')).toBe(true)
+    expect(shouldAccept(opts, { ...b, connected: ids(opts.maxBroadcasterPeers) }, 'viewer', 'x')).toBe(false)
   })
 
   it('a viewer accepts maxPeers + acceptSlack, plus two per copy of upload beyond two, all maxExtraPeers while unmeasured', () => {
@@ -70,16 +87,22 @@ describe('accepting', () => {
     expect(extraPeers(opts, 2)).toBe(0)
     expect(extraPeers(opts, 4)).toBe(4)
     expect(extraPeers(opts, 50)).toBe(opts.maxExtraPeers)
-    expect(shouldAccept(opts, state({ upload: 0.4, connected: ids(base - 1) }), 'viewer')).toBe(true)
-    expect(shouldAccept(opts, state({ upload: 0.4, connected: ids(base) }), 'viewer')).toBe(false)
-    expect(shouldAccept(opts, state({ upload: 4, connected: ids(base + 3) }), 'viewer')).toBe(true)
-    expect(shouldAccept(opts, state({ upload: 4, connected: ids(base + 4) }), 'viewer')).toBe(false)
-    expect(shouldAccept(opts, state({ upload: null, connected: ids(base + opts.maxExtraPeers - 1) }), 'viewer')).toBe(true)
+    expect(shouldAccept(opts, state({ upload: 0.4, connected: ids(base - 1) }), 'viewer', 'x')).toBe(true)
+    expect(shouldAccept(opts, state({ upload: 0.4, connected: ids(base) }), 'viewer', 'x')).toBe(false)
+    expect(shouldAccept(opts, state({ upload: 4, connected: ids(base + 3) }), 'viewer', 'x')).toBe(true)
+    expect(shouldAccept(opts, state({ upload: 4, connected: ids(base + 4) }), 'viewer', 'x')).toBe(false)
+    expect(shouldAccept(opts, state({ upload: null, connected: ids(base + opts.maxExtraPeers - 1) }), 'viewer', 'x')).toBe(true)
   })
 
   it("a viewer accepts the broadcaster's dial whatever its connections and upload", () => {
-    expect(shouldAccept(opts, state({ connected: ids(30) }), 'broadcaster')).toBe(true)
-    expect(shouldAccept(opts, state({ upload: 0.4 }), 'broadcaster')).toBe(true)
+    expect(shouldAccept(opts, state({ connected: ids(30) }), 'broadcaster', 'b')).toBe(true)
+    expect(shouldAccept(opts, state({ upload: 0.4 }), 'broadcaster', 'b')).toBe(true)
+  })
+
+  it("a broadcaster child accepts a sibling's dial whatever its connections; others only within its limits", () => {
+    const full = state({ upload: 0.4, connected: ids(opts.maxPeers + opts.acceptSlack), siblings: new Set(['s']) })
+    expect(shouldAccept(opts, full, 'viewer', 's')).toBe(true)
+    expect(shouldAccept(opts, full, 'viewer', 'x')).toBe(false)
   })
 })
 

@@ -5,7 +5,7 @@
 import type { Duplex } from 'streamx'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MESSAGE_TYPE_IDS } from '../src/messages.js'
-import type { Munro } from '../src/munro.js'
+import { DEFAULT_OPTIONS, type Munro } from '../src/munro.js'
 import { PROBE_BYTES, PROBE_MS, UploadMeter } from '../src/upload.js'
 import { createBroadcaster, createReceiver, sleep, teardown } from './helpers.js'
 
@@ -59,6 +59,18 @@ describe('upload meter', () => {
     expect(m.streamRate).toBeCloseTo(600)
   })
 
+  it('takes the stream at the expected rate until two blocks were seen, then at its own', () => {
+    const m = new UploadMeter(150) // 1.2 Mbit/s expected
+    expect(m.streamRate).toBe(150)
+    m.probed(150_000, 500) // 300 B/ms
+    expect(m.copies).toBeCloseTo(2)
+    m.block(0, 90_000, 0, 0)
+    expect(m.copies).toBeCloseTo(2) // one block gives no rate
+    m.block(1, 90_000, 300, 300)
+    expect(m.streamRate).toBeCloseTo(300)
+    expect(m.copies).toBeCloseTo(1)
+  })
+
   it('reports copies of the stream the measured upload carries, null while unmeasured', () => {
     const m = new UploadMeter()
     for (let i = 0; i <= 10; i++) m.block(i, 90_000, 300 * i, 300 * i)
@@ -101,9 +113,18 @@ describe('upload probe (Munro.probeUpload)', () => {
     expect(took).toBeLessThan(PROBE_MS + 300)
     expect(bps).toBeGreaterThan(2e6) // timers on a loaded machine tick late, never early
     expect(bps).toBeLessThan(5e6)
-    expect(r.uploadCopies).toBe(null) // no stream rate yet
+    // No block seen yet: copies of the stream at the expected bitrate (2.5 Mbit/s by default).
+    expect(r.uploadCopies).toBeCloseTo((bps as number) / DEFAULT_OPTIONS.expectedBitrate, 1)
     await sleep(800) // time for all of the padding to drain, had it not been dropped
     expect(link.probeBytes()).toBeLessThan(0.75 * PROBE_BYTES) // the rest never left the outbox
+    link.stop()
+  })
+
+  it('with expectedBitrate 0 a probed upload is no count of copies until blocks arrive', async () => {
+    const r = createReceiver(createBroadcaster(), { expectedBitrate: 0 })
+    const link = throttled(r, 16 * 1024, 32)
+    expect(await r.probeUpload(link.stream)).toBeGreaterThan(0)
+    expect(r.uploadCopies).toBe(null)
     link.stop()
   })
 

@@ -11,7 +11,9 @@
  *   and a peer (the broadcaster too, which fills a free slot) re-runs `maintain` every
  *   `maintainIntervalMs` and after every drop, as swarm/swarm.ts does. A full broadcaster takes a
  *   strong dialler in place of a weak child (`rootToReplace`), reading the children's current
- *   upload where the swarm has them report it over signaling.
+ *   upload where the swarm has them report it over signaling. Whenever its children change, the
+ *   broadcaster tells each its siblings (one signaling delay later), which link up and give each
+ *   other subscriber priority, as in swarm.ts.
  * - Each side's transport buffer, which the core is told of (`bufferedAmount`), is its
  *   outgoing channel's queue, kept at most the swarm pump's size (link.ts).
  * - Geometry: each peer has an access delay; a connection's one-way delay is the sum of both
@@ -32,7 +34,7 @@ import { munro, type Munro, type MunroOptions } from '../munro.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { DEFAULT_TOPOLOGY, pickDials, rootToReplace, shouldAccept, type TopologyOptions, type TopologyState } from '../swarm/topology.js'
+import { DEFAULT_TOPOLOGY, pickDials, refusalBackoff, rootToReplace, shouldAccept, type TopologyOptions, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -180,6 +182,8 @@ export interface SimNode {
   /** Frames and bytes received by message type. */
   readonly byType: Map<string, { frames: number, bytes: number }>
   readonly seenPieces: Map<number, Set<number>>
+  /** A broadcaster child: the other children, as the broadcaster last told it (swarm.ts `siblings`). */
+  siblings: ReadonlySet<string>
 }
 
 interface SimLink {
@@ -326,7 +330,7 @@ export class SwarmSim {
       conns: new Map(), backoff: new Map(), peerToNode: new Map(),
       verifiedAt: new Float64Array(this.blocks).fill(NaN), hop: new Int16Array(this.blocks).fill(-1),
       random, bytesIn: 0, bytesInFromBroadcaster: 0, duplicateBytes: 0, invalidSeen: 0,
-      byType: new Map(), seenPieces: new Map()
+      byType: new Map(), seenPieces: new Map(), siblings: new Set()
     }
     this.nodes.push(node)
     this.byId.set(id, node)
@@ -383,7 +387,10 @@ export class SwarmSim {
 
   /** What the topology policy sees of `node`. */
   private topologyState (node: SimNode, members: ReadonlyMap<string, PeerRole> = this.members): TopologyState {
-    return { role: node.role, members, connected: new Set(node.conns.keys()), backoff: node.backoff, now: this.clock.now(), upload: node.mro.uploadCopies }
+    return {
+      role: node.role, id: node.id, members, connected: new Set(node.conns.keys()), backoff: node.backoff, now: this.clock.now(),
+      upload: node.mro.uploadCopies, siblings: node.siblings
+    }
   }
 
   private maintain (node: SimNode): void {
@@ -413,7 +420,7 @@ export class SwarmSim {
       if (!stillDialling()) return
       const topo = this.opts.topology
       const reachable = b.leftAt === null && !b.conns.has(a.id)
-      let accept = reachable && shouldAccept(topo, this.topologyState(b), a.role)
+      let accept = reachable && shouldAccept(topo, this.topologyState(b), a.role, a.id)
       if (!accept && reachable && b.role === 'broadcaster') {
         // Children report their upload as it changes (swarm.ts); here the broadcaster reads it.
         const children = new Map([...b.conns].map(([id, c]) => [id, c.remote.mro.uploadCopies]))
@@ -429,7 +436,7 @@ export class SwarmSim {
         this.clock.at(this.clock.now() + sig, () => {
           if (!stillDialling()) return
           a.conns.delete(b.id)
-          a.backoff.set(b.id, this.clock.now() + (b.role === 'broadcaster' ? topo.rootRetryMs : topo.retryAfterMs))
+          a.backoff.set(b.id, this.clock.now() + refusalBackoff(topo, b.role, a.mro.uploadCopies))
           this.maintain(a)
         }, false)
         return
@@ -447,6 +454,9 @@ export class SwarmSim {
         const link = this.connect(a, b)
         conn.link = link
         back.link = link
+        this.prioritize(a)
+        this.prioritize(b)
+        if (a.role === 'broadcaster' || b.role === 'broadcaster') this.tellSiblings(a.role === 'broadcaster' ? a : b)
       })
     }, false)
   }
@@ -544,11 +554,35 @@ export class SwarmSim {
     })
   }
 
+  /** Gives `node`'s connections to its siblings subscriber priority, and takes it from others (swarm.ts). */
+  private prioritize (node: SimNode): void {
+    for (const [id, c] of node.conns) {
+      if (c.link !== null) node.mro.setPeerPriority(c.link.a === node ? c.link.sa : c.link.sb, node.siblings.has(id))
+    }
+  }
+
+  /** The broadcaster's children changed: it tells each its siblings over signaling (swarm.ts). */
+  private tellSiblings (b: SimNode): void {
+    const children = [...b.conns].filter(([, c]) => c.link !== null).map(([id]) => id)
+    for (const id of children) {
+      const child = this.byId.get(id) as SimNode
+      const siblings = new Set(children.filter(x => x !== id))
+      this.clock.at(this.clock.now() + this.signalDelay(b, child), () => {
+        if (child.leftAt !== null || (child.conns.get(b.id)?.link ?? null) === null) return
+        child.siblings = siblings
+        this.prioritize(child)
+        this.maintain(child)
+      }, false)
+    }
+  }
+
   private forget (node: SimNode, link: SimLink): void {
     const remote = node === link.a ? link.b : link.a
     const c = node.conns.get(remote.id)
     if (c === undefined || c.link !== link) return
     node.conns.delete(remote.id)
+    if (remote.role === 'broadcaster') { node.siblings = new Set(); this.prioritize(node) }
+    if (node.role === 'broadcaster') this.tellSiblings(node)
     node.backoff.set(remote.id, this.clock.now() + this.opts.topology.retryAfterMs)
     if (node.leftAt === null) this.clock.at(this.clock.now(), () => { this.maintain(node) }, false)
   }

@@ -6,9 +6,10 @@
  * DEV DOCS
  * - Dial policy and capacity live in topology.ts. Signals between two peers travel as
  *   `{ kind: 'sdp', signal, upload }` (simple-peer's offer/answer/candidate, with the sender's
- *   `uploadCopies`), `{ kind: 'upload', upload }` (a broadcaster child's new measurement) or
- *   `{ kind: 'busy' }` (a dial refused for capacity: the dialler backs off that peer and tries
- *   another).
+ *   `uploadCopies`), `{ kind: 'upload', upload }` (a broadcaster child's new measurement),
+ *   `{ kind: 'siblings', ids }` (the broadcaster to each child: its other children, whenever
+ *   they change; topology.ts links them) or `{ kind: 'busy' }` (a dial refused for capacity: the
+ *   dialler backs off that peer and tries another).
  * - A connection that does not open within `connectTimeout` is dropped; a dropped connection
  *   (closed, failed, or cut by munro for bad data) is replaced by `maintain()`, which also runs
  *   every `maintainIntervalMs` and whenever the room changes.
@@ -32,7 +33,7 @@ import type { Munro, MunroEvents } from '../munro.js'
 import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
-import { DEFAULT_TOPOLOGY, pickDials, rootToReplace, shouldAccept, type TopologyOptions, type TopologyState } from './topology.js'
+import { DEFAULT_TOPOLOGY, pickDials, refusalBackoff, rootToReplace, shouldAccept, type TopologyOptions, type TopologyState } from './topology.js'
 import { bufferedAmountOf, pumpToPeer } from './pump.js'
 import { tamperStream } from './tamper.js'
 
@@ -122,7 +123,11 @@ export type SwarmEvents = {
 }
 
 /** Data exchanged between two peers through the signaling server. */
-type PeerSignal = { kind: 'sdp', signal: SimplePeer.SignalData, upload?: number | null } | { kind: 'upload', upload: number | null } | { kind: 'busy' }
+type PeerSignal = { kind: 'sdp', signal: SimplePeer.SignalData, upload?: number | null } | { kind: 'upload', upload: number | null } |
+  { kind: 'siblings', ids: string[] } | { kind: 'busy' }
+
+/** Most sibling ids a child takes from the broadcaster (more than any sane `maxBroadcasterPeers`). */
+const MAX_SIBLINGS = 16
 
 /** A reported upload as received: a finite non-negative number of copies, else unmeasured. */
 const reportedUpload = (v: unknown): number | null => typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null
@@ -153,6 +158,8 @@ export class Swarm {
   private readonly client: SignalingClient
   private readonly conns = new Map<string, Conn>()
   private readonly backoff = new Map<string, number>()
+  /** A broadcaster child: the broadcaster's other children, as it last told us. */
+  private siblings: ReadonlySet<string> = new Set()
   private readonly emitter: Emitter<SwarmEvents> = mitt<SwarmEvents>()
   /** Core peer id → the remote's signaling id and role, while the core connection lives. */
   private readonly remotes = new Map<string, { id: string, role: PeerRole }>()
@@ -229,7 +236,10 @@ export class Swarm {
 
   /** What the topology policy sees of us. */
   private topologyState (members: ReadonlyMap<string, PeerRole>): TopologyState {
-    return { role: this.role, members, connected: new Set(this.conns.keys()), backoff: this.backoff, now: Date.now(), upload: this.mro.uploadCopies }
+    return {
+      role: this.role, id: this.client.peerId ?? '', members, connected: new Set(this.conns.keys()), backoff: this.backoff,
+      now: Date.now(), upload: this.mro.uploadCopies, siblings: this.siblings
+    }
   }
 
   /** Dials peers until the topology is satisfied; reports our upload to the broadcaster. */
@@ -294,11 +304,19 @@ export class Swarm {
     if (msg.kind === 'busy') {
       if (conn === undefined || conn.stream !== null) return
       this.drop(conn, null)
-      if (conn.role === 'broadcaster') this.backoff.set(conn.id, Date.now() + this.opts.rootRetryMs)
+      this.backoff.set(conn.id, Date.now() + refusalBackoff(this.opts, conn.role, this.mro.uploadCopies))
       return
     }
     if (msg.kind === 'upload') {
       if (conn !== undefined) conn.upload = reportedUpload(msg.upload)
+      return
+    }
+    if (msg.kind === 'siblings') {
+      // Only from the broadcaster we are connected to; anything else is ignored.
+      if (conn?.role !== 'broadcaster' || conn.stream === null || !Array.isArray(msg.ids)) return
+      this.siblings = new Set(msg.ids.filter((id): id is string => typeof id === 'string' && id !== this.client.peerId).slice(0, MAX_SIBLINGS))
+      this.prioritize()
+      this.maintain()
       return
     }
     if (msg.kind !== 'sdp' || msg.signal === null || typeof msg.signal !== 'object') return
@@ -320,7 +338,7 @@ export class Swarm {
     if (conn === undefined) {
       if ((msg.signal as { type?: unknown }).type !== 'offer') return // a late candidate of a dropped dial
       const role = this.client.peers.get(from) ?? 'viewer'
-      if (!shouldAccept(this.opts, this.topologyState(this.client.peers), role)) {
+      if (!shouldAccept(this.opts, this.topologyState(this.client.peers), role, from)) {
         // A full broadcaster takes a strong viewer in place of a weak child.
         const weak = this.role === 'broadcaster'
           ? rootToReplace(this.opts, new Map([...this.conns].map(([id, c]) => [id, c.upload])), reportedUpload(msg.upload))
@@ -365,7 +383,21 @@ export class Swarm {
       this.mro.probeUpload(stream).catch(() => {})
     }
     stream.on('close', () => { this.drop(conn, null) })
+    if (this.siblings.has(conn.id)) this.mro.setPeerPriority(stream, true)
+    this.tellSiblings()
     this.emit('peer-connect', { id: conn.id, role: conn.role })
+  }
+
+  /** Our connections to siblings get subscriber priority (munro's `setPeerPriority`); others lose it. */
+  private prioritize (): void {
+    for (const c of this.conns.values()) if (c.stream !== null) this.mro.setPeerPriority(c.stream, this.siblings.has(c.id))
+  }
+
+  /** Broadcaster: tells each child its siblings (the other children), as they just changed. */
+  private tellSiblings (): void {
+    if (this.role !== 'broadcaster' || this.destroyed) return
+    const children = [...this.conns.values()].filter(c => c.stream !== null).map(c => c.id)
+    for (const id of children) this.send(id, { kind: 'siblings', ids: children.filter(x => x !== id) })
   }
 
   private drop (conn: Conn, error: Error | null): void {
@@ -380,6 +412,8 @@ export class Swarm {
     conn.stream?.destroy()
     conn.peer.destroy()
     this.backoff.set(conn.id, Date.now() + this.opts.retryAfterMs)
+    if (conn.role === 'broadcaster') { this.siblings = new Set(); this.prioritize() }
+    if (conn.stream !== null) this.tellSiblings()
     if (conn.stream !== null) this.emit('peer-disconnect', { id: conn.id, role: conn.role, error })
     if (!this.destroyed) queueMicrotask(() => { this.maintain() })
   }

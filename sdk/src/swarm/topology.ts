@@ -20,6 +20,11 @@
  *   and the full broadcaster takes it in place of the weakest child measured below that
  *   (`rootToReplace`). A viewer measured below it does not dial the broadcaster, but does not
  *   refuse it either: where no viewer is strong, the best there is still roots the mesh.
+ * - The broadcaster's children are linked to each other: it tells each of them who the others
+ *   are (`siblings`), the one with the lower id dials, and a child accepts a sibling beyond its
+ *   limits. Each child gets some stripes from the broadcaster and needs the rest from its
+ *   siblings; linked, it has them one hop later, and pulling them from the broadcaster because
+ *   nobody near had them yet (REQUEST `alone`) stops costing the broadcaster a second copy.
  * - A peer that refused us (busy) or failed is not dialled again for `retryAfterMs`; one that
  *   sent data failing verification is banned by the swarm and never dialled again (swarm.ts).
  * @module
@@ -81,6 +86,8 @@ export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
 /** What the policy needs to know about the room and our connections. */
 export interface TopologyState {
   role: PeerRole
+  /** Our own id (as the room knows it). */
+  id: string
   /** Room members we know of (id → role), ourselves excluded. */
   members: ReadonlyMap<string, PeerRole>
   /** Peers we are connected or connecting to. */
@@ -90,6 +97,23 @@ export interface TopologyState {
   now: number
   /** Copies of the stream our measured upload carries, or null while unmeasured (munro's `uploadCopies`). */
   upload: number | null
+  /** A broadcaster child: the broadcaster's other children, as it last told us (else empty). */
+  siblings: ReadonlySet<string>
+}
+
+/**
+ * How long a viewer leaves the full broadcaster alone after it refused a dial while the
+ * viewer's upload was still unmeasured (ms): about its probe's time. Every newcomer of a flash
+ * crowd dials the broadcaster and is refused; a strong one among them must be able to try again
+ * as soon as its upload is measured, not `rootRetryMs` later, or a weak first dialler roots
+ * half the swarm's stripes for that long.
+ */
+export const UNMEASURED_ROOT_RETRY_MS = 1000
+
+/** How long to leave a peer of `role` that refused our dial, given our upload (null: unmeasured). */
+export function refusalBackoff (opts: TopologyOptions, role: PeerRole, upload: number | null): number {
+  if (role !== 'broadcaster') return opts.retryAfterMs
+  return upload === null ? Math.min(UNMEASURED_ROOT_RETRY_MS, opts.rootRetryMs) : opts.rootRetryMs
 }
 
 /** Whether a measured upload is strong enough for a broadcaster child (null: unmeasured). */
@@ -102,11 +126,11 @@ export function extraPeers (opts: TopologyOptions, upload: number | null): numbe
   return Math.max(0, Math.min(opts.maxExtraPeers, Math.floor(2 * (upload - 2))))
 }
 
-/** Whether to accept a dial from `from` given our current connections. */
-export function shouldAccept (opts: TopologyOptions, state: TopologyState, fromRole: PeerRole): boolean {
+/** Whether to accept a dial from `fromId` (a `fromRole`) given our current connections. */
+export function shouldAccept (opts: TopologyOptions, state: TopologyState, fromRole: PeerRole, fromId: string): boolean {
   const n = state.connected.size
   if (state.role === 'broadcaster') return n < opts.maxBroadcasterPeers
-  if (fromRole === 'broadcaster') return true
+  if (fromRole === 'broadcaster' || state.siblings.has(fromId)) return true
   return n < opts.maxPeers + opts.acceptSlack + extraPeers(opts, state.upload)
 }
 
@@ -127,7 +151,10 @@ export function rootToReplace (opts: TopologyOptions, children: ReadonlyMap<stri
   return weakest
 }
 
-/** Peers to dial now, in order: the broadcaster first (see above), then viewers at random. */
+/**
+ * Peers to dial now, in order: siblings we dial (the lower id dials), the broadcaster (see
+ * above), then viewers at random.
+ */
 export function pickDials (opts: TopologyOptions, state: TopologyState, random: () => number): string[] {
   // A measured strong uplink dials for its extra peers too: others, already connected, would not.
   const target = state.role === 'broadcaster'
@@ -136,14 +163,17 @@ export function pickDials (opts: TopologyOptions, state: TopologyState, random: 
   const want = target - state.connected.size
   const eligible = [...state.members.entries()].filter(([id]) =>
     !state.connected.has(id) && (state.backoff.get(id) ?? 0) <= state.now)
+  const siblings = state.role === 'broadcaster'
+    ? []
+    : eligible.filter(([id, role]) => role === 'viewer' && state.siblings.has(id) && state.id < id).map(([id]) => id)
   // Unmeasured newcomers dial the broadcaster while they need peers; a viewer measured strong
   // always does (it may displace a weaker child); one measured weak never does.
   const worthy = rootWorthy(opts, state.upload)
   const broadcasters = state.role === 'broadcaster' || worthy === false || (worthy === null && want <= 0)
     ? []
     : eligible.filter(([, role]) => role === 'broadcaster').map(([id]) => id)
-  if (want <= 0) return broadcasters
-  const viewers = eligible.filter(([, role]) => role === 'viewer').map(([id]) => id)
+  if (want <= 0) return [...siblings, ...broadcasters]
+  const viewers = eligible.filter(([id, role]) => role === 'viewer' && !siblings.includes(id)).map(([id]) => id)
   for (let i = viewers.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))
     const t = viewers[i] as string
@@ -152,5 +182,5 @@ export function pickDials (opts: TopologyOptions, state: TopologyState, random: 
   }
   // A broadcaster fills a free slot one dial at a time: viewers dial it too.
   if (state.role === 'broadcaster') return viewers.slice(0, 1)
-  return [...broadcasters, ...viewers].slice(0, want)
+  return [...siblings, ...broadcasters, ...viewers.slice(0, Math.max(0, want - siblings.length - broadcasters.length))]
 }
