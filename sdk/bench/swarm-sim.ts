@@ -1,7 +1,8 @@
 /**
  * Swarm benchmark (`npm run bench -- sim`): the real protocol core in a simulated swarm
  * (sdk/src/sim) for N = 10, 100 and 1,000 viewers, star baseline vs the munro mesh, side by
- * side. Prints tables, writes bench/results/sim.json and bench/results/sim.svg.
+ * side, and memory per peer over a 10-minute stream (20 viewers). Prints tables, writes
+ * bench/results/sim.json and bench/results/sim.svg.
  *
  * Scenario (every run): a 2.5 Mbit/s stream in 300 ms blocks, a keyframe block every second;
  * links of 20–80 ms one way with 0.2% packet loss (repaired after a round trip, in order);
@@ -21,6 +22,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { simulate, type SimOptions, type SimResult } from '../src/sim/index.js'
 import { DEFAULT_TOPOLOGY } from '../src/swarm/topology.js'
 import { fmt, printTable, RESULTS_DIR } from './util.js'
@@ -112,6 +115,48 @@ async function shortcutCheck (): Promise<Record<string, unknown>> {
   return { identical, own: figures(own), shared: figures(shared) }
 }
 
+/** Length of the memory run: the issue's 10-minute stream, at a size that fits the time budget. */
+const MEMORY_RUN = { viewers: 20, minutes: 10 }
+
+/**
+ * The live heap of this process, after a forced collection (so that garbage not yet collected
+ * is not counted): V8's `gc`, exposed at run time.
+ */
+function liveHeap (): () => number {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  return () => { gc(); const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers }
+}
+
+/**
+ * Memory per peer over a 10-minute stream (20 viewers, the same population: churn, late joiners,
+ * a tamperer): each peer's log (its live window) and the process's live heap per live peer, every
+ * minute. Flat means neither the window nor any per-peer state grows with the stream's length.
+ */
+async function memoryRun (): Promise<Record<string, unknown>> {
+  const probe = liveHeap()
+  const r = await simulate({
+    ...population(MEMORY_RUN.viewers), ...MESH(), durationMs: MEMORY_RUN.minutes * 60_000, sampleEveryMs: 60_000, probe
+  })
+  const rows = r.memory.samples.filter(s => s.tMs > 0).map(s => ({
+    minute: Math.round(s.tMs / 60_000),
+    viewers: s.viewers,
+    'log MB/peer': s.meanLogBytes / 1e6,
+    'log blocks/peer': s.meanLogBlocks,
+    'heap MB/peer': (s.probe ?? 0) / (s.viewers + 1) / 1e6
+  }))
+  printTable(`Memory per peer over a ${MEMORY_RUN.minutes}-minute stream (${MEMORY_RUN.viewers} viewers, mesh, churn; heap after a forced GC, per live peer)`, rows)
+  const first = rows[0]
+  const last = rows[rows.length - 1]
+  const growth = first === undefined || last === undefined ? null : {
+    logBytes: last['log MB/peer'] / first['log MB/peer'],
+    heap: last['heap MB/peer'] / first['heap MB/peer'],
+    heapPeakOverFirst: Math.max(...rows.map(x => x['heap MB/peer'])) / first['heap MB/peer']
+  }
+  if (growth !== null && first !== undefined && last !== undefined) console.log(`minute ${last.minute} / minute ${first.minute}: log ×${fmt(growth.logBytes)}, heap ×${fmt(growth.heap)} (peak ×${fmt(growth.heapPeakOverFirst)}); wall ${(r.cpu.wallMs / 1000).toFixed(0)} s`)
+  return { ...MEMORY_RUN, rows, growth, latency: r.latency, delivery: r.delivery, broadcasterUploadMultiple: r.broadcasterUploadMultiple }
+}
+
 /** A two-panel line chart: broadcaster upload multiple and p95 latency against N (log scale). */
 export function chart (runs: Run[]): string {
   const W = 360
@@ -166,6 +211,7 @@ export async function runSimBench (): Promise<Record<string, unknown>> {
     ...Object.fromEntries(Object.entries(r.result.uploadByClass).map(([k, v]) => [k, v.meanUploadMultiple]))
   })))
   const check = await shortcutCheck()
+  const memory = await memoryRun()
   const svg = join(RESULTS_DIR, 'sim.svg')
   mkdirSync(RESULTS_DIR, { recursive: true })
   writeFileSync(svg, chart(runs))
@@ -173,6 +219,7 @@ export async function runSimBench (): Promise<Record<string, unknown>> {
   return {
     scenario: 'see sdk/bench/swarm-sim.ts header',
     runs: runs.map(r => ({ viewers: r.viewers, topology: r.topology, shortcut: r.shortcut, cpuMs: r.cpuMs, heapBytesPerPeer: r.heapPerPeer, ...r.result })),
-    shortcutCheck: check
+    shortcutCheck: check,
+    memory
   }
 }

@@ -161,6 +161,12 @@ export class BlockLog {
     this.bytes += entry.byteLength
   }
 
+  /** Drops every held block (the instance was destroyed); the signed head and length stay. */
+  release (): void {
+    this.blocks.clear()
+    this.bytes = 0
+  }
+
   /**
    * Moves the window start to at least `start` (a late joiner starts at the live edge) and
    * discards blocks past the window limits, oldest first. Returns the discarded indices' range.

@@ -626,7 +626,10 @@ export class Munro {
     })
   }
 
-  /** Closes every peer and rejects every pending `get` with ERR_DESTROYED. */
+  /**
+   * Closes every peer, rejects every pending `get` with ERR_DESTROYED and lets go of the blocks
+   * held (an application keeping the instance around keeps its length and stats, not its data).
+   */
   async destroy (): Promise<void> {
     if (this.destroyed) return
     this.destroyed = true
@@ -634,6 +637,7 @@ export class Munro {
     this.scheduler.destroy()
     for (const p of [...this.connections]) p.destroy(null)
     for (const index of [...this.waiters.keys()]) this.rejectWaiters(index, new MunroError('ERR_DESTROYED', 'this munro instance was destroyed'))
+    this.log.release()
   }
 }
 

@@ -207,6 +207,16 @@ describe('get', () => {
     expect(errors).toEqual([])
   })
 
+  it('destroy() lets go of the blocks held; the length stays', async () => {
+    const b = createBroadcaster()
+    for (let i = 0; i < 3; i++) await b.append(pattern(3000, i))
+    expect(b.stats().blocks).toBe(3)
+    await b.destroy()
+    expect(b.stats()).toMatchObject({ blocks: 0, bytes: 0 })
+    expect(b.info(0)).toBeUndefined()
+    expect(b.length).toBe(3)
+  })
+
   it('a get for a block not yet appended resolves once it is', async () => {
     const b = createBroadcaster()
     const r = createReceiver(b)
