@@ -10,7 +10,7 @@
  * viewers join late, 10% of them leave per minute (each replaced by a newcomer), and one viewer
  * in a hundred (at least one) corrupts every piece it sends.
  * - star: every viewer connects to the broadcaster only (`maxBroadcasterPeers` = N,
- *   `maxPeers` = 1, no extra peers for strong uplinks), and the broadcaster's upload is unlimited
+ *   `maxPeers` = 1, no extra peers for strong uplinks, no sibling links), and the broadcaster's upload is unlimited
  *   and serves every pull at once (an ideal server, `rootPullDelay` 0): the latency floor of one
  *   hop, at N copies of upload.
  * - mesh: the swarm's default topology (broadcaster serves 2 viewers, viewers keep 4 peers and
@@ -47,7 +47,7 @@ function population (viewers: number): Partial<SimOptions> {
 }
 
 const STAR = (viewers: number): Partial<SimOptions> => ({
-  topology: { ...DEFAULT_TOPOLOGY, maxPeers: 1, maxBroadcasterPeers: viewers * 2, acceptSlack: 0, maxExtraPeers: 0 },
+  topology: { ...DEFAULT_TOPOLOGY, maxPeers: 1, maxBroadcasterPeers: viewers * 2, acceptSlack: 0, maxExtraPeers: 0, maxSiblings: 0 },
   broadcasterUploadBps: Infinity,
   core: { maxBlocks: 16, rootPullDelay: 0 }
 })

@@ -60,10 +60,11 @@ export class UploadMeter {
   }
 
   /**
-   * The stream's rate in bytes per ms (before two blocks, the expected rate or null): the mean size of recent blocks
-   * times the block rate, which two blocks' indices and times give. Signed-head times are used
-   * when two recent blocks had them; unlike arrival times they do not make a backlog caught up
-   * in a burst look like a faster stream, and blocks missed or taken out of order do not matter.
+   * The stream's rate in bytes per ms (before two blocks, the expected rate or null): the mean
+   * size of recent blocks times the block rate, which two blocks' indices and times give.
+   * Signed-head times are used when two recent blocks had them; unlike arrival times they do not
+   * make a backlog caught up in a burst look like a faster stream, and blocks missed or taken out
+   * of order do not matter.
    */
   get streamRate (): number | null {
     const all = [...this.blocks.stamped, ...this.blocks.local]

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { PeerRole } from '../src/signaling/protocol.js'
-import { DEFAULT_TOPOLOGY, extraPeers, pickDials, refusalBackoff, rootToReplace, shouldAccept, UNMEASURED_ROOT_RETRY_MS, type TopologyState } from '../src/swarm/topology.js'
+import { DEFAULT_TOPOLOGY, extraPeers, pickDials, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, UNMEASURED_ROOT_RETRY_MS, type TopologyState } from '../src/swarm/topology.js'
 
 const opts = DEFAULT_TOPOLOGY
 const room = (viewers: number, broadcaster = true): Map<string, PeerRole> => {
@@ -56,6 +56,11 @@ describe('dialling', () => {
     expect(pickDials(opts, child, rnd)).toEqual(['z9']) // 'm5' < 'z9'; 'a1' < 'm5' dials us
     expect(pickDials(opts, { ...child, backoff: new Map([['z9', 5000]]) }, rnd)).toEqual([])
     expect(pickDials(opts, { ...child, siblings: new Set() }, rnd)).toEqual([])
+  })
+
+  it('a child links to at most maxSiblings of the siblings it is told of, never itself, ignoring junk', () => {
+    expect([...siblingsOf(opts, ['c1', 'me', 7, 'c2', 'c3', 'c4'], 'me')]).toEqual(['c1', 'c2', 'c3'])
+    expect(siblingsOf({ ...opts, maxSiblings: 0 }, ['c1'], 'me').size).toBe(0)
   })
 
   it('refused by the full broadcaster before its upload was measured, a viewer may try again about a probe later; measured, rootRetryMs later', () => {

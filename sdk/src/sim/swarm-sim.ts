@@ -34,7 +34,7 @@ import { munro, type Munro, type MunroOptions } from '../munro.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { DEFAULT_TOPOLOGY, pickDials, refusalBackoff, rootToReplace, shouldAccept, type TopologyOptions, type TopologyState } from '../swarm/topology.js'
+import { DEFAULT_TOPOLOGY, pickDials, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, type TopologyOptions, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -563,10 +563,11 @@ export class SwarmSim {
 
   /** The broadcaster's children changed: it tells each its siblings over signaling (swarm.ts). */
   private tellSiblings (b: SimNode): void {
+    if (this.opts.topology.maxSiblings <= 0) return
     const children = [...b.conns].filter(([, c]) => c.link !== null).map(([id]) => id)
     for (const id of children) {
       const child = this.byId.get(id) as SimNode
-      const siblings = new Set(children.filter(x => x !== id))
+      const siblings = siblingsOf(this.opts.topology, children, id)
       this.clock.at(this.clock.now() + this.signalDelay(b, child), () => {
         if (child.leftAt !== null || (child.conns.get(b.id)?.link ?? null) === null) return
         child.siblings = siblings

@@ -33,7 +33,7 @@ import type { Munro, MunroEvents } from '../munro.js'
 import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
-import { DEFAULT_TOPOLOGY, pickDials, refusalBackoff, rootToReplace, shouldAccept, type TopologyOptions, type TopologyState } from './topology.js'
+import { DEFAULT_TOPOLOGY, pickDials, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, type TopologyOptions, type TopologyState } from './topology.js'
 import { bufferedAmountOf, pumpToPeer } from './pump.js'
 import { tamperStream } from './tamper.js'
 
@@ -125,9 +125,6 @@ export type SwarmEvents = {
 /** Data exchanged between two peers through the signaling server. */
 type PeerSignal = { kind: 'sdp', signal: SimplePeer.SignalData, upload?: number | null } | { kind: 'upload', upload: number | null } |
   { kind: 'siblings', ids: string[] } | { kind: 'busy' }
-
-/** Most sibling ids a child takes from the broadcaster (more than any sane `maxBroadcasterPeers`). */
-const MAX_SIBLINGS = 16
 
 /** A reported upload as received: a finite non-negative number of copies, else unmeasured. */
 const reportedUpload = (v: unknown): number | null => typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null
@@ -314,7 +311,7 @@ export class Swarm {
     if (msg.kind === 'siblings') {
       // Only from the broadcaster we are connected to; anything else is ignored.
       if (conn?.role !== 'broadcaster' || conn.stream === null || !Array.isArray(msg.ids)) return
-      this.siblings = new Set(msg.ids.filter((id): id is string => typeof id === 'string' && id !== this.client.peerId).slice(0, MAX_SIBLINGS))
+      this.siblings = siblingsOf(this.opts, msg.ids, this.client.peerId)
       this.prioritize()
       this.maintain()
       return
@@ -395,9 +392,9 @@ export class Swarm {
 
   /** Broadcaster: tells each child its siblings (the other children), as they just changed. */
   private tellSiblings (): void {
-    if (this.role !== 'broadcaster' || this.destroyed) return
+    if (this.role !== 'broadcaster' || this.destroyed || this.opts.maxSiblings <= 0) return
     const children = [...this.conns.values()].filter(c => c.stream !== null).map(c => c.id)
-    for (const id of children) this.send(id, { kind: 'siblings', ids: children.filter(x => x !== id) })
+    for (const id of children) this.send(id, { kind: 'siblings', ids: children.filter(x => x !== id).slice(0, this.opts.maxSiblings) })
   }
 
   private drop (conn: Conn, error: Error | null): void {

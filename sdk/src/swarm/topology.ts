@@ -21,8 +21,8 @@
  *   (`rootToReplace`). A viewer measured below it does not dial the broadcaster, but does not
  *   refuse it either: where no viewer is strong, the best there is still roots the mesh.
  * - The broadcaster's children are linked to each other: it tells each of them who the others
- *   are (`siblings`), the one with the lower id dials, and a child accepts a sibling beyond its
- *   limits. Each child gets some stripes from the broadcaster and needs the rest from its
+ *   are (`siblings`, at most `maxSiblings` of them), the one with the lower id dials, and a
+ *   child accepts a sibling beyond its limits. Each child gets some stripes from the broadcaster and needs the rest from its
  *   siblings; linked, it has them one hop later, and pulling them from the broadcaster because
  *   nobody near had them yet (REQUEST `alone`) stops costing the broadcaster a second copy.
  * - A peer that refused us (busy) or failed is not dialled again for `retryAfterMs`; one that
@@ -71,6 +71,14 @@ export interface TopologyOptions {
    * @default 10000
    */
   rootRetryMs: number
+  /**
+   * Siblings (the broadcaster's other children) a child links to, the first it was told of.
+   * Each child needs the stripes the others are pushed; with many children a few links give
+   * them, and every child linking to every other would be a full mesh. 0: no sibling links (a
+   * star, where every viewer is the broadcaster's child).
+   * @default 3
+   */
+  maxSiblings: number
 }
 
 export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
@@ -80,7 +88,8 @@ export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
   retryAfterMs: 5000,
   maxExtraPeers: 10,
   minRootCopies: 3,
-  rootRetryMs: 10_000
+  rootRetryMs: 10_000,
+  maxSiblings: 3
 })
 
 /** What the policy needs to know about the room and our connections. */
@@ -114,6 +123,16 @@ export const UNMEASURED_ROOT_RETRY_MS = 1000
 export function refusalBackoff (opts: TopologyOptions, role: PeerRole, upload: number | null): number {
   if (role !== 'broadcaster') return opts.retryAfterMs
   return upload === null ? Math.min(UNMEASURED_ROOT_RETRY_MS, opts.rootRetryMs) : opts.rootRetryMs
+}
+
+/** The siblings a child links to, of those the broadcaster named (ourselves left out). */
+export function siblingsOf (opts: TopologyOptions, named: readonly unknown[], self: string | null): Set<string> {
+  const out = new Set<string>()
+  for (const id of named) {
+    if (out.size >= opts.maxSiblings) break
+    if (typeof id === 'string' && id !== self) out.add(id)
+  }
+  return out
 }
 
 /** Whether a measured upload is strong enough for a broadcaster child (null: unmeasured). */
