@@ -208,6 +208,11 @@ export class Peer {
     if (this.closed) return
     this.wireAtClose = this.wireBytesSent
     this.closed = true
+    // What waits in the outbox will never be sent: let it go (whoever still holds this peer or
+    // its stream, up to a backlog of pieces would stay in memory).
+    this.control.length = 0
+    this.pieces.length = 0
+    this.queuedBytes = 0
     this.handlers.onclose(this, error)
   }
 }
