@@ -22,9 +22,10 @@
  *   refuse it either: where no viewer is strong, the best there is still roots the mesh.
  * - The broadcaster's children are linked to each other: it tells each of them who the others
  *   are (`siblings`, at most `maxSiblings` of them), the one with the lower id dials, and a
- *   child accepts a sibling beyond its limits. Each child gets some stripes from the broadcaster and needs the rest from its
- *   siblings; linked, it has them one hop later, and pulling them from the broadcaster because
- *   nobody near had them yet (REQUEST `alone`) stops costing the broadcaster a second copy.
+ *   child accepts a sibling beyond its limits. Each child gets some stripes from the
+ *   broadcaster and needs the rest from its siblings; linked, it has them one hop later, and
+ *   pulling them from the broadcaster because nobody near had them yet (REQUEST `alone`) stops
+ *   costing the broadcaster a second copy.
  * - A peer that refused us (busy) or failed is not dialled again for `retryAfterMs`; one that
  *   sent data failing verification is banned by the swarm and never dialled again (swarm.ts).
  * @module
