@@ -10,9 +10,9 @@
  * viewers join late, 10% of them leave per minute (each replaced by a newcomer), and one viewer
  * in a hundred (at least one) corrupts every piece it sends.
  * - star: every viewer connects to the broadcaster only (`maxBroadcasterPeers` = N,
- *   `maxPeers` = 1, no extra peers for strong uplinks, no sibling links), and the broadcaster's upload is unlimited
- *   and serves every pull at once (an ideal server, `rootPullDelay` 0): the latency floor of one
- *   hop, at N copies of upload.
+ *   `maxPeers` = 1, no extra peers for strong uplinks, no sibling links), and the broadcaster's
+ *   upload is unlimited and serves every pull at once (an ideal server, `rootPullDelay` 0): the
+ *   latency floor of one hop, at N copies of upload.
  * - mesh: the swarm's default topology (broadcaster serves 2 viewers, viewers keep 4 peers and
  *   strong uplinks more, each viewer probes its upload on joining) and the core's scheduler,
  *   broadcaster upload 20 Mbit/s (8× the bit rate).
@@ -53,6 +53,9 @@ const STAR = (viewers: number): Partial<SimOptions> => ({
 })
 const MESH = (): Partial<SimOptions> => ({ topology: { ...DEFAULT_TOPOLOGY }, broadcasterUploadBps: 20_000_000 })
 
+/** A memory sample's probed heap per peer (the viewers and the broadcaster). */
+const heapPerPeer = (s: SimResult['memory']['samples'][number]): number => (s.probe ?? 0) / (s.viewers + 1)
+
 interface Run { viewers: number, topology: 'star' | 'mesh', shortcut: string, cpuMs: number, heapPerPeer: number, result: SimResult }
 
 async function runOne (viewers: number, topology: 'star' | 'mesh', extra: Partial<SimOptions> = {}): Promise<Run> {
@@ -66,7 +69,7 @@ async function runOne (viewers: number, topology: 'star' | 'mesh', extra: Partia
   const notes: string[] = []
   if (shared) notes.push('shared sig cache')
   if (durationMs < 30_000) notes.push(`${durationMs / 1000} s stream`)
-  const probes = result.memory.samples.map(s => (s.probe ?? 0) / Math.max(1, s.viewers + 1))
+  const probes = result.memory.samples.map(heapPerPeer)
   return { viewers, topology, shortcut: notes.join(', ') || 'none', cpuMs: (cpu.user + cpu.system) / 1000, heapPerPeer: Math.max(0, ...probes), result }
 }
 
@@ -155,18 +158,20 @@ async function memoryRun (): Promise<Record<string, unknown>> {
     viewers: s.viewers,
     'log MB/peer': s.meanLogBytes / 1e6,
     'log blocks/peer': s.meanLogBlocks,
-    'heap MB/peer': (s.probe ?? 0) / (s.viewers + 1) / 1e6
+    'heap MB/peer': heapPerPeer(s) / 1e6
   }))
   printTable(`Memory per peer over a ${MEMORY_RUN.minutes}-minute stream (${MEMORY_RUN.viewers} viewers, mesh, churn; heap after a forced GC, per live peer)`, rows)
+  const figures = { ...MEMORY_RUN, rows, latency: r.latency, delivery: r.delivery, broadcasterUploadMultiple: r.broadcasterUploadMultiple }
   const first = rows[0]
   const last = rows[rows.length - 1]
-  const growth = first === undefined || last === undefined ? null : {
+  if (first === undefined || last === undefined) return { ...figures, growth: null }
+  const growth = {
     logBytes: last['log MB/peer'] / first['log MB/peer'],
     heap: last['heap MB/peer'] / first['heap MB/peer'],
     heapPeakOverFirst: Math.max(...rows.map(x => x['heap MB/peer'])) / first['heap MB/peer']
   }
-  if (growth !== null && first !== undefined && last !== undefined) console.log(`minute ${last.minute} / minute ${first.minute}: log ×${fmt(growth.logBytes)}, heap ×${fmt(growth.heap)} (peak ×${fmt(growth.heapPeakOverFirst)}); wall ${(r.cpu.wallMs / 1000).toFixed(0)} s`)
-  return { ...MEMORY_RUN, rows, growth, latency: r.latency, delivery: r.delivery, broadcasterUploadMultiple: r.broadcasterUploadMultiple }
+  console.log(`minute ${last.minute} / minute ${first.minute}: log ×${fmt(growth.logBytes)}, heap ×${fmt(growth.heap)} (peak ×${fmt(growth.heapPeakOverFirst)}); wall ${(r.cpu.wallMs / 1000).toFixed(0)} s`)
+  return { ...figures, growth }
 }
 
 /** A two-panel line chart: broadcaster upload multiple and p95 latency against N (log scale). */

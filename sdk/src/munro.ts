@@ -227,8 +227,8 @@ export class Munro {
     if (this.writable) this.scheduler.wantFrom = null
     else if (o.start !== 'live') this.scheduler.wantFrom = o.start
     this.replicator = new Replicator(this.log, this.scheduler, peers, this.cache, o.clock, this.discoveryKey, {
-      onheader: (entry, _from, head) => { this.emitHead(); this.sighted(entry, head) },
-      oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, head?.length === entry.index + 1 ? head.timestamp : null) },
+      onheader: (entry, _from, head) => { this.emitHead(); this.sighted(entry, headTime(entry, head)) },
+      oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, headTime(entry, head)) },
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) }
     }, upstream, () => this.meter.busyLimit(), (total, onStripe) => {
       const copies = this.meter.allowedCopies(o.maxSubscribers)
@@ -410,12 +410,12 @@ export class Munro {
 
   /**
    * A block's header verified (or we appended it): its size and, from a head signed for it, its
-   * time give the upload meter the stream's rate. Counted at the header, not when the block is
-   * whole, so that a newcomer whose first blocks trickle in behind a slow upstream still knows the
-   * rate, and so its upload in copies of the stream, within a couple of blocks.
+   * time (`timestamp`) give the upload meter the stream's rate. Counted at the header, not when
+   * the block is whole, so that a newcomer whose first blocks trickle in behind a slow upstream
+   * still knows the rate, and so its upload in copies of the stream, within a couple of blocks.
    */
-  private sighted (entry: BlockEntry, head: SignedHead | null): void {
-    this.meter.block(entry.index, entry.byteLength, head?.length === entry.index + 1 ? head.timestamp : null, this.opts.clock.now())
+  private sighted (entry: BlockEntry, timestamp: number | null): void {
+    this.meter.block(entry.index, entry.byteLength, timestamp, this.opts.clock.now())
   }
 
   private oncomplete (entry: BlockEntry, from: Peer | null, headTimestamp: number | null): void {
@@ -639,6 +639,11 @@ export class Munro {
     for (const index of [...this.waiters.keys()]) this.rejectWaiters(index, new MunroError('ERR_DESTROYED', 'this munro instance was destroyed'))
     this.log.release()
   }
+}
+
+/** The signing time of block `entry`, when `head` was signed for it (it is the newest it covers). */
+function headTime (entry: BlockEntry, head: SignedHead | null): number | null {
+  return head?.length === entry.index + 1 ? head.timestamp : null
 }
 
 /**

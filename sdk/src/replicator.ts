@@ -31,7 +31,7 @@ import type { Data, Handshake, Have, Message, Metadata, NoData, Piece, Request }
 import { NoDataReason } from './messages.js'
 import type { Peer } from './peer.js'
 import type { Scheduler } from './scheduler.js'
-import { stripeOf, type Upstream } from './upstream.js'
+import { stripeOf, StripeDeadlines, type Upstream } from './upstream.js'
 import { buildProof, verifyMetadata, type SignatureCache, type SignedHead } from './verifier.js'
 
 /** Broadcaster: recent blocks of a stripe over which failed forwarding is counted. */
@@ -71,7 +71,7 @@ export class Replicator {
   /** Broadcaster: per stripe, recent blocks someone had to pull from us late (see MAX_REPAIRS). */
   private readonly repairs: number[][] = Array.from({ length: STRIPES }, () => [])
   /** Broadcaster: subscribers taken off a stripe, with until when, per stripe. */
-  private readonly barred = new Map<Peer, number[]>()
+  private readonly barred = new StripeDeadlines()
 
   constructor (
     private readonly log: BlockLog,
@@ -156,7 +156,7 @@ export class Replicator {
 
   onsubscribe (peer: Peer, start: number, stripe: number): void {
     if (peer.subscriptions.has(stripe)) { peer.subscribedFrom = Math.min(peer.subscribedFrom, start); return }
-    if ((this.barred.get(peer)?.[stripe] ?? 0) > this.clock.now()) { peer.send({ type: 'choke', stripe }); return }
+    if (this.barred.holds(peer, stripe, this.clock.now())) { peer.send({ type: 'choke', stripe }); return }
     let total = 0
     let onStripe = 0
     for (const p of this.peers()) {
@@ -279,9 +279,7 @@ export class Replicator {
     for (const p of this.peers()) {
       if (!p.subscriptions.delete(stripe)) continue
       p.send({ type: 'choke', stripe })
-      const until = this.barred.get(p) ?? new Array<number>(STRIPES).fill(0)
-      until[stripe] = this.clock.now() + ROOT_BAR_MS
-      this.barred.set(p, until)
+      this.barred.set(p, stripe, this.clock.now() + ROOT_BAR_MS)
     }
   }
 

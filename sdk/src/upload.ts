@@ -67,9 +67,9 @@ export class UploadMeter {
    * of order do not matter.
    */
   get streamRate (): number | null {
-    const all = [...this.blocks.stamped, ...this.blocks.local]
     const timed = this.blocks.stamped.length >= 2 ? this.blocks.stamped : this.blocks.local
     if (timed.length < 2) return this.expectedRate
+    const all = [...this.blocks.stamped, ...this.blocks.local]
     let first = timed[0] as Sighting
     let last = first
     for (const b of timed) {
@@ -118,7 +118,8 @@ export class UploadMeter {
 
   /**
    * Copies of the stream the measured upload carries (capacity over the stream's rate), or null
-   * while it is unknown: the uplink was never saturated, or fewer than two blocks passed.
+   * while it is unknown: the uplink was never saturated, or fewer than two blocks passed and no
+   * rate is expected.
    */
   get copies (): number | null {
     const stream = this.streamRate
@@ -127,9 +128,8 @@ export class UploadMeter {
 
   /** Copies of the stream this peer can push (fractional: stripes), at most `max`. */
   allowedCopies (max: number): number {
-    const stream = this.streamRate
-    if (this.capacity === null || stream === null) return max
-    return Math.max(0, Math.min(max, HEADROOM * this.capacity / stream))
+    const copies = this.copies
+    return copies === null ? max : Math.max(0, Math.min(max, HEADROOM * copies))
   }
 }
 

@@ -64,6 +64,25 @@ export interface UpstreamOptions {
 /** The stripe of block `index`. */
 export const stripeOf = (index: number): number => index % STRIPES
 
+/** Per peer and stripe, a time until which something holds: a choke's back-off, a bar. */
+export class StripeDeadlines {
+  private readonly until = new Map<Peer, number[]>()
+
+  /** `peer`'s `stripe` holds until `at`. */
+  set (peer: Peer, stripe: number, at: number): void {
+    let list = this.until.get(peer)
+    if (list === undefined) this.until.set(peer, list = new Array<number>(STRIPES).fill(0))
+    list[stripe] = at
+  }
+
+  /** Whether `peer`'s `stripe` still holds at `now`. */
+  holds (peer: Peer, stripe: number, now: number): boolean {
+    return (this.until.get(peer)?.[stripe] ?? 0) > now
+  }
+
+  delete (peer: Peer): void { this.until.delete(peer) }
+}
+
 export class Upstream {
   /** Our upstream per stripe, or null. */
   readonly parents: Array<Peer | null> = new Array<Peer | null>(STRIPES).fill(null)
@@ -72,7 +91,7 @@ export class Upstream {
   /** When each recent block was first heard of, if its stripe had an upstream then (-1: missed). */
   private readonly heardAt = new Map<number, number>()
   /** Per peer, until when each stripe is not asked of it. */
-  private readonly choked = new Map<Peer, number[]>()
+  private readonly choked = new StripeDeadlines()
   private readonly misses: number[][] = Array.from({ length: STRIPES }, () => [])
 
   constructor (
@@ -131,7 +150,7 @@ export class Upstream {
     misses.length = 0
     slow.send({ type: 'unsubscribe', stripe })
     this.parents[stripe] = null
-    this.backOff(slow, stripe)
+    this.choked.set(slow, stripe, this.now() + CHOKE_BACKOFF_MS)
     this.evaluate(stripe)
   }
 
@@ -153,7 +172,7 @@ export class Upstream {
     let best: Peer | null = null
     let bestScore = 0
     for (const p of this.peers()) {
-      if (!p.handshaked || p.closed || (this.choked.get(p)?.[stripe] ?? 0) > now) continue
+      if (!p.handshaked || p.closed || this.choked.holds(p, stripe, now)) continue
       const s = this.score(p, stripe, newest)
       if (s > bestScore) { best = p; bestScore = s }
     }
@@ -168,17 +187,11 @@ export class Upstream {
 
   /** An upstream refused (or dropped) our subscription to `stripe`. */
   onchoke (peer: Peer, stripe: number): void {
-    this.backOff(peer, stripe)
+    this.choked.set(peer, stripe, this.now() + CHOKE_BACKOFF_MS)
     if (this.parents[stripe] === peer) {
       this.parents[stripe] = null
       this.evaluate(stripe)
     }
-  }
-
-  private backOff (peer: Peer, stripe: number): void {
-    let until = this.choked.get(peer)
-    if (until === undefined) this.choked.set(peer, until = new Array<number>(STRIPES).fill(0))
-    until[stripe] = this.now() + CHOKE_BACKOFF_MS
   }
 
   /** A connection closed. */

@@ -394,7 +394,7 @@ export class Swarm {
   private tellSiblings (): void {
     if (this.role !== 'broadcaster' || this.destroyed || this.opts.maxSiblings <= 0) return
     const children = [...this.conns.values()].filter(c => c.stream !== null).map(c => c.id)
-    for (const id of children) this.send(id, { kind: 'siblings', ids: children.filter(x => x !== id).slice(0, this.opts.maxSiblings) })
+    for (const id of children) this.send(id, { kind: 'siblings', ids: [...siblingsOf(this.opts, children, id)] })
   }
 
   private drop (conn: Conn, error: Error | null): void {
@@ -410,8 +410,10 @@ export class Swarm {
     conn.peer.destroy()
     this.backoff.set(conn.id, Date.now() + this.opts.retryAfterMs)
     if (conn.role === 'broadcaster') { this.siblings = new Set(); this.prioritize() }
-    if (conn.stream !== null) this.tellSiblings()
-    if (conn.stream !== null) this.emit('peer-disconnect', { id: conn.id, role: conn.role, error })
+    if (conn.stream !== null) {
+      this.tellSiblings()
+      this.emit('peer-disconnect', { id: conn.id, role: conn.role, error })
+    }
     if (!this.destroyed) queueMicrotask(() => { this.maintain() })
   }
 
