@@ -25,7 +25,7 @@ import { equalBytes } from './merkle-tree.js'
 import { Peer, type PeerStats } from './peer.js'
 import { Replicator, type SignedMetadata } from './replicator.js'
 import { Scheduler, type SchedulerOptions } from './scheduler.js'
-import { runProbe, SAMPLE_MS, UploadMeter } from './upload.js'
+import { admitsSubscriber, runProbe, SAMPLE_MS, subscriberBudget, UploadMeter } from './upload.js'
 import { Upstream, type UpstreamOptions } from './upstream.js'
 import { generateKeyPair, publicKeyOf, sign, SignatureCache, type SignedHead } from './verifier.js'
 
@@ -230,13 +230,9 @@ export class Munro {
       onheader: (entry, _from, head) => { this.emitHead(); this.sighted(entry, headTime(entry, head)) },
       oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, headTime(entry, head)) },
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) }
-    }, upstream, () => this.meter.busyLimit(), (total, onStripe) => {
-      const copies = this.meter.allowedCopies(o.maxSubscribers)
-      if (total + 1 > copies * STRIPES) return false
-      // The broadcaster sends each stripe once (its copies); a receiver may spend its budget on
-      // one stripe, which makes that stripe's tree wide and shallow.
-      return !this.writable || onStripe + 1 <= Math.max(1, Math.ceil(copies))
-    }, o.rootPullDelay)
+    }, upstream, () => this.meter.busyLimit(),
+    (total, onStripe) => admitsSubscriber(this.meter.allowedCopies(o.maxSubscribers), this.writable, total, onStripe),
+    o.rootPullDelay)
     this.meterTimer = o.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
 
@@ -400,7 +396,7 @@ export class Munro {
     }
     this.meter.sample(this.opts.clock.now(), sent, saturated)
     subscriptions.sort((a, b) => Number(b[0].priority) - Number(a[0].priority)) // stable: priority kept first
-    const allowed = Math.floor(this.meter.allowedCopies(this.opts.maxSubscribers) * STRIPES)
+    const allowed = subscriberBudget(this.meter.allowedCopies(this.opts.maxSubscribers), this.writable)
     for (const [p, stripe] of subscriptions.slice(allowed)) {
       p.subscriptions.delete(stripe)
       p.send({ type: 'choke', stripe })

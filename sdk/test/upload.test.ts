@@ -6,8 +6,34 @@ import type { Duplex } from 'streamx'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MESSAGE_TYPE_IDS } from '../src/messages.js'
 import { DEFAULT_OPTIONS, type Munro } from '../src/munro.js'
-import { PROBE_BYTES, PROBE_MS, UploadMeter } from '../src/upload.js'
+import { admitsSubscriber, MIN_PUSH_COPIES, PROBE_BYTES, PROBE_MS, subscriberBudget, UploadMeter } from '../src/upload.js'
 import { createBroadcaster, createReceiver, sleep, teardown } from './helpers.js'
+
+describe('subscriber admission', () => {
+  it('a receiver takes copies × STRIPES subscriptions in all, none below MIN_PUSH_COPIES', () => {
+    expect(MIN_PUSH_COPIES).toBe(1)
+    expect(subscriberBudget(2, false)).toBe(8)
+    expect(subscriberBudget(1.7, false)).toBe(6)
+    expect(subscriberBudget(0.9, false)).toBe(0)
+    expect(admitsSubscriber(0.9, false, 0, 0)).toBe(false)
+  })
+
+  it('the broadcaster always pushes, one subscriber per stripe at one copy', () => {
+    expect(subscriberBudget(0.5, true)).toBe(2)
+    expect(admitsSubscriber(1, true, 0, 0)).toBe(true)
+    expect(admitsSubscriber(1, true, 1, 1)).toBe(false) // that stripe has its subscriber
+    expect(admitsSubscriber(1, true, 3, 0)).toBe(true)
+    expect(admitsSubscriber(1, true, 4, 0)).toBe(false) // one copy: four stripes
+  })
+
+  it('at most ceil(copies) subscribers per stripe, so a block reaches them within about a block time', () => {
+    expect(admitsSubscriber(1.7, false, 1, 1)).toBe(true)
+    expect(admitsSubscriber(1.7, false, 2, 2)).toBe(false)
+    expect(admitsSubscriber(1.7, false, 2, 0)).toBe(true)
+    expect(admitsSubscriber(6.8, false, 6, 6)).toBe(true)
+    expect(admitsSubscriber(6.8, false, 7, 7)).toBe(false)
+  })
+})
 
 describe('upload meter', () => {
   it('knows no capacity (allows the maximum) until the uplink was saturated for a whole interval', () => {
