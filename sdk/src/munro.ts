@@ -79,6 +79,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<MunroOptions, 'keyPair' | 'signature
   maxInflightPerPeer: 16,
   pushGrace: 300,
   rootPullDelay: 1000,
+  fullHaveDelay: 1000,
   expectedBitrate: 2_500_000,
   clock: systemClock,
   random: Math.random
@@ -193,6 +194,7 @@ export class Munro {
     if (!Number.isInteger(o.maxSubscribers) || o.maxSubscribers < 0) throw outOfRange('maxSubscribers', 'an integer ≥ 0')
     if (!(o.pushGrace >= 0)) throw outOfRange('pushGrace', 'a non-negative number of ms')
     if (!(o.rootPullDelay >= 0)) throw outOfRange('rootPullDelay', 'a non-negative number of ms')
+    if (!(o.fullHaveDelay >= 0 && o.fullHaveDelay < Infinity)) throw outOfRange('fullHaveDelay', 'a non-negative number of ms')
     if (!(o.expectedBitrate >= 0 && o.expectedBitrate < Infinity)) throw outOfRange('expectedBitrate', 'a non-negative number of bits/s')
     if (!Number.isInteger(o.signEvery) || o.signEvery < 1) throw outOfRange('signEvery', 'an integer ≥ 1')
     if (!Number.isInteger(o.maxBlocks) || o.maxBlocks < 1) throw outOfRange('maxBlocks', 'an integer ≥ 1')
@@ -232,7 +234,7 @@ export class Munro {
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) }
     }, upstream, () => this.meter.busyLimit(),
     (total, onStripe) => admitsSubscriber(this.meter.allowedCopies(o.maxSubscribers), this.writable, total, onStripe),
-    o.rootPullDelay)
+    o)
     this.meterTimer = o.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
 

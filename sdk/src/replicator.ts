@@ -7,7 +7,9 @@
  *   the signed log (verifier.ts), each PIECE against the header's piece root.
  * - Cut-through: as soon as a piece verifies, it is forwarded to every peer we are serving that
  *   block to; a peer may ask for a block whose header verified while its pieces still arrive.
- *   HAVE is therefore sent once a block's header verified.
+ *   HAVE is therefore sent once a block's header verified, except that a receiver with no room
+ *   for another subscriber on the block's stripe tells that stripe's non-subscribers
+ *   `fullHaveDelay` later (upstream.ts): they then subscribe to and pull from others.
  * - Proofs carry only what the receiver lacks. We track per peer the log-tree nodes it holds:
  *   nodes we sent it, roots of its announced head, and nodes over blocks it announced. Should a
  *   guess be wrong, the receiver asks again with `fullProof` and gets a self-contained proof.
@@ -31,7 +33,7 @@ import type { Data, Handshake, Have, Message, Metadata, NoData, Piece, Request }
 import { NoDataReason } from './messages.js'
 import type { Peer } from './peer.js'
 import type { Scheduler } from './scheduler.js'
-import { stripeOf, StripeDeadlines, type Upstream } from './upstream.js'
+import { stripeOf, StripeDeadlines, type Upstream, type UpstreamOptions } from './upstream.js'
 import { buildProof, verifyMetadata, type SignatureCache, type SignedHead } from './verifier.js'
 
 /** Broadcaster: recent blocks of a stripe over which failed forwarding is counted. */
@@ -87,8 +89,12 @@ export class Replicator {
     private readonly busyLimit: () => number,
     /** Whether one more stripe subscription fits, given how many we have in all and on that stripe. */
     private readonly admitSubscriber: (total: number, onStripe: number) => boolean,
-    /** Broadcaster: ms after a push during which others' pulls of that block are answered BUSY. */
-    private readonly rootPullDelay = 0
+    /**
+     * `rootPullDelay` (broadcaster: ms after a push during which others' pulls of that block are
+     * answered BUSY) and `fullHaveDelay` (receiver: how late non-subscribers hear of a block whose
+     * stripe is full here); see upstream.ts.
+     */
+    private readonly delays: Pick<UpstreamOptions, 'rootPullDelay' | 'fullHaveDelay'> = { rootPullDelay: 0, fullHaveDelay: 0 }
   ) {}
 
   /** The handshake every connection opens with. */
@@ -157,18 +163,23 @@ export class Replicator {
   onsubscribe (peer: Peer, start: number, stripe: number): void {
     if (peer.subscriptions.has(stripe)) { peer.subscribedFrom = Math.min(peer.subscribedFrom, start); return }
     if (this.barred.holds(peer, stripe, this.clock.now())) { peer.send({ type: 'choke', stripe }); return }
+    if (!this.hasRoom(stripe) && !this.rebalance(peer, stripe) && !this.displace(peer, stripe)) {
+      peer.send({ type: 'choke', stripe })
+      return
+    }
+    peer.subscriptions.add(stripe)
+    peer.subscribedFrom = start
+  }
+
+  /** Whether one more subscriber to `stripe` fits our upload. */
+  private hasRoom (stripe: number): boolean {
     let total = 0
     let onStripe = 0
     for (const p of this.peers()) {
       total += p.subscriptions.size
       if (p.subscriptions.has(stripe)) onStripe++
     }
-    if (!this.admitSubscriber(total, onStripe) && !this.rebalance(peer, stripe) && !this.displace(peer, stripe)) {
-      peer.send({ type: 'choke', stripe })
-      return
-    }
-    peer.subscriptions.add(stripe)
-    peer.subscribedFrom = start
+    return this.admitSubscriber(total, onStripe)
   }
 
   /**
@@ -230,11 +241,36 @@ export class Replicator {
     }
   }
 
-  /** Tells every peer (but `except`) about blocks [start, end). */
+  /** Tells every peer (but `except`) about blocks [start, end), but a held-back block's non-subscribers. */
   announce (start: number, end: number, except: Peer | null = null): void {
+    const held = end - start === 1 && (this.heldBack.get(start) ?? 0) > this.clock.now()
     for (const p of this.peers()) {
-      if (p !== except && p.handshaked) p.send({ type: 'have', start, count: end - start, headLength: this.log.length })
+      if (p === except || !p.handshaked || (held && !p.subscriptions.has(stripeOf(start)))) continue
+      p.send({ type: 'have', start, count: end - start, headLength: this.log.length })
     }
+  }
+
+  /**
+   * Receiver: blocks announced late to non-subscribers (see `fullHaveDelay`), with until when;
+   * as many as arrive in that time.
+   */
+  private readonly heldBack = new Map<number, number>()
+
+  /** A block's header verified here: announce it, late to non-subscribers if its stripe is full. */
+  private announceNew (index: number): void {
+    const delay = this.delays.fullHaveDelay
+    const stripe = stripeOf(index)
+    if (this.upstream !== null && delay > 0 && !this.hasRoom(stripe)) {
+      this.heldBack.set(index, this.clock.now() + delay) // the timer below takes it out
+      this.clock.setTimeout(() => {
+        if (!this.heldBack.delete(index) || this.log.get(index) === undefined) return
+        for (const p of this.peers()) {
+          if (!p.handshaked || p.closed || p.remote.have.has(index) || p.serving.has(index)) continue
+          p.send({ type: 'have', start: index, count: 1, headLength: this.log.length })
+        }
+      }, delay)
+    }
+    this.announce(index, index + 1)
   }
 
   onrequest (peer: Peer, m: Request): void {
@@ -251,7 +287,7 @@ export class Replicator {
     // requester has no one else to get them from.
     const pushed = this.pushedAt.get(m.index)
     if (this.uploadBacklog() > this.busyLimit() ||
-        (pushed !== undefined && !m.alone && this.clock.now() - pushed < this.rootPullDelay && this.forwardedElsewhere(peer, stripeOf(m.index)))) {
+        (pushed !== undefined && !m.alone && this.clock.now() - pushed < this.delays.rootPullDelay && this.forwardedElsewhere(peer, stripeOf(m.index)))) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })
       return
     }
@@ -390,7 +426,7 @@ export class Replicator {
       else this.arrivals.pulled++
       this.hooks.onheader(result.added, peer, m.head)
       this.push(result.added, peer)
-      this.announce(m.index, m.index + 1)
+      this.announceNew(m.index)
     }
     this.headOf.set(m.index, m.head)
   }

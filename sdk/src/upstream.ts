@@ -21,6 +21,9 @@
  *   have another free, and a child backing off it on every stripe leaves those unpushed.
  * - An upstream that misses the grace for {@link MAX_MISSES} of a stripe's recent blocks is
  *   left for another (it is too far from the source, or too slow for us).
+ * - Announcing: a peer full on a stripe tells non-subscribers of that stripe's new blocks
+ *   `fullHaveDelay` late (replicator.ts), so it does not lead their scores for a stripe it
+ *   could not take them on.
  * - Cycles cannot starve anyone: blocks enter a cycle only from outside it, so the outside
  *   peer announces first and wins the next evaluation; meanwhile pull fills in.
  * @module
@@ -59,6 +62,15 @@ export interface UpstreamOptions {
    * @default 1000
    */
   rootPullDelay: number
+  /**
+   * Receiver: a block whose stripe has no room for another subscriber here is announced (HAVE)
+   * to peers not subscribed to that stripe this many ms late. HAVE order is how peers pick an
+   * upstream (first announcer) and whom to pull from; a peer that announces first but cannot
+   * take them draws subscriptions it must choke and pulls that slow its own pushes. Told late,
+   * the others subscribe and pull elsewhere, and it still serves repairs. 0 announces at once.
+   * @default 1000
+   */
+  fullHaveDelay: number
 }
 
 /** The stripe of block `index`. */

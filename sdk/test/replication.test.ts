@@ -135,6 +135,46 @@ describe('broadcaster upload', () => {
   })
 })
 
+describe('announcing', () => {
+  it('a receiver full on a stripe tells non-subscribers of its new blocks fullHaveDelay late, subscribers at once', async () => {
+    const b = createBroadcaster()
+    // One copy of upload (maxSubscribers 1): one subscriber per stripe.
+    const r = createReceiver(b, { maxSubscribers: 1, start: 0, fullHaveDelay: 400 })
+    const sub = rawRemote(r)
+    sub.handshake()
+    sub.send({ type: 'subscribe', start: 0, stripe: 0 })
+    const other = rawRemote(r)
+    other.handshake()
+    connect(b, r)
+    await sleep(20)
+    const verified = record(r, 'verified')
+    await b.append(bytes('block 0')) // stripe 0: full at r
+    expect((await sub.next('data')).index).toBe(0)
+    await b.append(bytes('block 1')) // stripe 1: room
+    expect((await other.next('have', m => m.start === 1)).count).toBe(1)
+    await until(() => verified.length === 2)
+    const told = (i: number): boolean => other.received.some(m => m.type === 'have' && m.start <= i && m.start + m.count > i)
+    expect(told(0)).toBe(false) // not at its header, nor when it completed
+    const at = Date.now()
+    expect((await other.next('have', m => m.start === 0)).count).toBe(1)
+    expect(Date.now() - at).toBeGreaterThan(200)
+  })
+
+  it('with fullHaveDelay 0 every peer hears of a block at once', async () => {
+    const b = createBroadcaster()
+    const r = createReceiver(b, { maxSubscribers: 1, start: 0, fullHaveDelay: 0 })
+    const sub = rawRemote(r)
+    sub.handshake()
+    sub.send({ type: 'subscribe', start: 0, stripe: 0 })
+    const other = rawRemote(r)
+    other.handshake()
+    connect(b, r)
+    await sleep(20)
+    await b.append(bytes('block 0'))
+    expect((await other.next('have', m => m.start === 0, 1000)).count).toBe(1)
+  })
+})
+
 describe('subscriptions', () => {
   it('a choke on one stripe leaves that upstream open for the others', async () => {
     const b = createBroadcaster()
