@@ -3,11 +3,11 @@ import { PIECE_SIZE, STRIPES } from '../src/constants.js'
 import { equalBytes } from '../src/merkle-tree.js'
 import type { Message } from '../src/messages.js'
 import { NoDataReason } from '../src/messages.js'
-import { DEFAULT_OPTIONS } from '../src/munro.js'
+import { DEFAULT_OPTIONS, type Munro } from '../src/munro.js'
 import { MAX_REPAIRS } from '../src/replicator.js'
 import {
   appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, frameTransform, manualClock, pattern,
-  rawRemote, record, rejection, sleep, tap, teardown, text, until, waitFor
+  rawRemote, record, rejection, sleep, tap, teardown, text, until, waitFor, type RawRemote
 } from './helpers.js'
 
 afterEach(teardown)
@@ -136,10 +136,13 @@ describe('broadcaster upload', () => {
 })
 
 describe('announcing', () => {
-  it('a receiver full on a stripe tells non-subscribers of its new blocks fullHaveDelay late, subscribers at once', async () => {
+  /**
+   * A broadcaster feeding a receiver with one copy of upload (maxSubscribers 1: one subscriber
+   * per stripe), and two raw peers of the receiver: `sub`, subscribed to stripe 0, and `other`.
+   */
+  async function fullOnStripe0 (fullHaveDelay: number): Promise<{ b: Munro, r: Munro, sub: RawRemote, other: RawRemote }> {
     const b = createBroadcaster()
-    // One copy of upload (maxSubscribers 1): one subscriber per stripe.
-    const r = createReceiver(b, { maxSubscribers: 1, start: 0, fullHaveDelay: 400 })
+    const r = createReceiver(b, { maxSubscribers: 1, start: 0, fullHaveDelay })
     const sub = rawRemote(r)
     sub.handshake()
     sub.send({ type: 'subscribe', start: 0, stripe: 0 })
@@ -147,6 +150,11 @@ describe('announcing', () => {
     other.handshake()
     connect(b, r)
     await sleep(20)
+    return { b, r, sub, other }
+  }
+
+  it('a receiver full on a stripe tells non-subscribers of its new blocks fullHaveDelay late, subscribers at once', async () => {
+    const { b, r, sub, other } = await fullOnStripe0(400)
     const verified = record(r, 'verified')
     await b.append(bytes('block 0')) // stripe 0: full at r
     expect((await sub.next('data')).index).toBe(0)
@@ -161,15 +169,7 @@ describe('announcing', () => {
   })
 
   it('with fullHaveDelay 0 every peer hears of a block at once', async () => {
-    const b = createBroadcaster()
-    const r = createReceiver(b, { maxSubscribers: 1, start: 0, fullHaveDelay: 0 })
-    const sub = rawRemote(r)
-    sub.handshake()
-    sub.send({ type: 'subscribe', start: 0, stripe: 0 })
-    const other = rawRemote(r)
-    other.handshake()
-    connect(b, r)
-    await sleep(20)
+    const { b, other } = await fullOnStripe0(0)
     await b.append(bytes('block 0'))
     expect((await other.next('have', m => m.start === 0, 1000)).count).toBe(1)
   })
