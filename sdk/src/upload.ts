@@ -7,7 +7,8 @@
  * never saturated its capacity is unknown and taken to be ample. The stream's own rate comes
  * from the blocks that pass through. A peer pushes at most `HEADROOM * capacity / streamRate`
  * copies of the stream (and `maxSubscribers`), in stripe subscriptions of 1/STRIPES of a copy,
- * at most that many on one stripe, and none below one copy ({@link admitsSubscriber}). A strong uplink may never back up, and a weak one only once it is feeding others: a probe
+ * at most that many on one stripe, and none below one copy ({@link admitsSubscriber}). A strong
+ * uplink may never back up, and a weak one only once it is feeding others: a probe
  * ({@link runProbe}) measures it up front, by saturating it briefly with padding.
  * @module
  */
