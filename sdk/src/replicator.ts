@@ -133,7 +133,7 @@ export class Replicator {
     peer.handshaked = true
     peer.remote.windowStart = m.windowStart
     peer.remote.length = m.length
-    for (const [start, end] of this.heldRanges()) peer.send({ type: 'have', start, count: end - start, headLength: this.log.length })
+    for (const [start, end] of this.heldRanges()) this.sendHave(peer, start, end)
     if (this.metadata !== null) peer.send({ type: 'metadata', ...this.metadata })
     peer.ping()
     this.scheduler.update()
@@ -241,13 +241,17 @@ export class Replicator {
     }
   }
 
-  /** Tells every peer (but `except`) about blocks [start, end), but a held-back block's non-subscribers. */
-  announce (start: number, end: number, except: Peer | null = null): void {
+  /** Tells every peer about blocks [start, end), but a held-back block's non-subscribers. */
+  announce (start: number, end: number): void {
     const held = end - start === 1 && (this.heldBack.get(start) ?? 0) > this.clock.now()
     for (const p of this.peers()) {
-      if (p === except || !p.handshaked || (held && !p.subscriptions.has(stripeOf(start)))) continue
-      p.send({ type: 'have', start, count: end - start, headLength: this.log.length })
+      if (p.handshaked && (!held || p.subscriptions.has(stripeOf(start)))) this.sendHave(p, start, end)
     }
+  }
+
+  /** HAVE of blocks [start, end) to `peer`, with our head's length. */
+  private sendHave (peer: Peer, start: number, end: number): void {
+    peer.send({ type: 'have', start, count: end - start, headLength: this.log.length })
   }
 
   /**
@@ -265,8 +269,7 @@ export class Replicator {
       this.clock.setTimeout(() => {
         if (!this.heldBack.delete(index) || this.log.get(index) === undefined) return
         for (const p of this.peers()) {
-          if (!p.handshaked || p.closed || p.remote.have.has(index) || p.serving.has(index)) continue
-          p.send({ type: 'have', start: index, count: 1, headLength: this.log.length })
+          if (p.handshaked && !p.closed && !p.remote.have.has(index) && !p.serving.has(index)) this.sendHave(p, index, index + 1)
         }
       }, delay)
     }
