@@ -87,6 +87,13 @@ export interface Unsubscribe { type: 'unsubscribe', stripe: number }
 /** "I will not push you this stripe" (my upload budget is spent). */
 export interface Choke { type: 'choke', stripe: number }
 
+/**
+ * "I can push this many subscribers on each stripe" (0: none; my upload carries less than one
+ * copy of the stream). Sent after the handshake and whenever the measured upload changes it; a
+ * full upstream lets a subscriber that relays take the place of one that does not (upstream.ts).
+ */
+export interface Capacity { type: 'capacity', perStripe: number }
+
 /** Round-trip probes. */
 export interface Ping { type: 'ping', nonce: number }
 export interface Pong { type: 'pong', nonce: number }
@@ -97,7 +104,7 @@ export interface Pong { type: 'pong', nonce: number }
  */
 export interface Probe { type: 'probe', data: Uint8Array }
 
-export type Message = Handshake | Have | Request | Cancel | Data | Piece | NoData | Metadata | Ping | Pong | Subscribe | Unsubscribe | Choke | Probe
+export type Message = Handshake | Have | Request | Cancel | Data | Piece | NoData | Metadata | Ping | Pong | Subscribe | Unsubscribe | Choke | Probe | Capacity
 export type MessageType = Message['type']
 
 interface Codec<M extends Message> {
@@ -254,7 +261,16 @@ const probe: Codec<Probe> = {
   decode: (r) => ({ type: 'probe', data: r.bytes('probe', PIECE_SIZE) })
 }
 
-const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong, subscribe, unsubscribe, choke, probe } as const
+/** Most subscribers per stripe a CAPACITY may claim. */
+export const MAX_CAPACITY = 0xffff
+
+const capacity: Codec<Capacity> = {
+  id: 14,
+  encode: (w, m) => { w.uint(m.perStripe) },
+  decode: (r) => ({ type: 'capacity', perStripe: r.uint('perStripe', MAX_CAPACITY) })
+}
+
+const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong, subscribe, unsubscribe, choke, probe, capacity } as const
 const byId = new Map<number, Codec<Message>>(Object.values(codecs).map(c => [c.id, c as unknown as Codec<Message>]))
 
 /** Each message type's type byte on the wire. */

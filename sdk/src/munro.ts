@@ -25,7 +25,7 @@ import { equalBytes } from './merkle-tree.js'
 import { Peer, type PeerStats } from './peer.js'
 import { Replicator, type SignedMetadata } from './replicator.js'
 import { Scheduler, type SchedulerOptions } from './scheduler.js'
-import { admitsSubscriber, runProbe, SAMPLE_MS, subscriberBudget, UploadMeter } from './upload.js'
+import { beyondBudget, runProbe, SAMPLE_MS, UploadMeter } from './upload.js'
 import { Upstream, type UpstreamOptions } from './upstream.js'
 import { generateKeyPair, publicKeyOf, sign, SignatureCache, type SignedHead } from './verifier.js'
 
@@ -233,8 +233,7 @@ export class Munro {
       oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, headTime(entry, head)) },
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) }
     }, upstream, () => this.meter.busyLimit(),
-    (total, onStripe) => admitsSubscriber(this.meter.allowedCopies(o.maxSubscribers), this.writable, total, onStripe),
-    o)
+    () => this.meter.allowedCopies(o.maxSubscribers), o)
     this.meterTimer = o.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
 
@@ -398,11 +397,11 @@ export class Munro {
     }
     this.meter.sample(this.opts.clock.now(), sent, saturated)
     subscriptions.sort((a, b) => Number(b[0].priority) - Number(a[0].priority)) // stable: priority kept first
-    const allowed = subscriberBudget(this.meter.allowedCopies(this.opts.maxSubscribers), this.writable)
-    for (const [p, stripe] of subscriptions.slice(allowed)) {
+    for (const [p, stripe] of beyondBudget(subscriptions, this.meter.allowedCopies(this.opts.maxSubscribers), this.writable)) {
       p.subscriptions.delete(stripe)
       p.send({ type: 'choke', stripe })
     }
+    this.replicator.tellCapacity()
     this.meterTimer = this.opts.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
 

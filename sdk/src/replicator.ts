@@ -9,14 +9,17 @@
  *   block to; a peer may ask for a block whose header verified while its pieces still arrive.
  *   HAVE is therefore sent once a block's header verified, except that a receiver with no room
  *   for another subscriber on the block's stripe tells that stripe's non-subscribers
- *   `fullHaveDelay` later (upstream.ts): they then subscribe to and pull from others.
+ *   `fullHaveDelay` later (upstream.ts): they then subscribe to and pull from others. Those
+ *   whose subscription would still be taken (`displaceable`) hear at once.
  * - Proofs carry only what the receiver lacks. We track per peer the log-tree nodes it holds:
  *   nodes we sent it, roots of its announced head, and nodes over blocks it announced. Should a
  *   guess be wrong, the receiver asks again with `fullProof` and gets a self-contained proof.
  * - Push: a peer subscribed to a stripe (upstream.ts) is served each new block of it the moment
  *   its header verifies (`push`); a pushed DATA is accepted only from our upstream for that
  *   stripe and then counts as a request. Subscriptions are admitted within the measured upload
- *   (upload.ts); the broadcaster spreads its stripes over its children (`rebalance`).
+ *   (upload.ts); the broadcaster spreads its stripes over its children (`rebalance`). Each peer
+ *   tells its neighbours its per-stripe capacity (CAPACITY, after the handshake and when the
+ *   measured upload changes it), and a full receiver lets a relay displace a leaf.
  * - Pulls come after pushes: with our upload backed up we answer NO_DATA BUSY and the requester
  *   asks elsewhere.
  * - A peer that sends anything failing verification is dropped (ERR_INVALID_*), its requests go
@@ -30,9 +33,10 @@ import { MunroError } from './errors.js'
 import { isComplete, type BlockEntry, type BlockLog } from './log.js'
 import { equalBytes, isRootOf, lastLeaf, rootFor, type ProofNode } from './merkle-tree.js'
 import type { Data, Handshake, Have, Message, Metadata, NoData, Piece, Request } from './messages.js'
-import { NoDataReason } from './messages.js'
+import { MAX_CAPACITY, NoDataReason } from './messages.js'
 import type { Peer } from './peer.js'
 import type { Scheduler } from './scheduler.js'
+import { admitsSubscriber, stripeCapacity } from './upload.js'
 import { stripeOf, StripeDeadlines, type Upstream, type UpstreamOptions } from './upstream.js'
 import { buildProof, verifyMetadata, type SignatureCache, type SignedHead } from './verifier.js'
 
@@ -87,8 +91,8 @@ export class Replicator {
     private readonly upstream: Upstream | null,
     /** Upload backlog (bytes) beyond which pulls are answered BUSY. */
     private readonly busyLimit: () => number,
-    /** Whether one more stripe subscription fits, given how many we have in all and on that stripe. */
-    private readonly admitSubscriber: (total: number, onStripe: number) => boolean,
+    /** Copies of the stream our upload may push now (upload.ts `allowedCopies`). */
+    private readonly pushCopies: () => number,
     /**
      * `rootPullDelay` (broadcaster: ms after a push during which others' pulls of that block are
      * answered BUSY) and `fullHaveDelay` (receiver: how late non-subscribers hear of a block whose
@@ -119,6 +123,7 @@ export class Replicator {
       case 'subscribe': return this.onsubscribe(peer, m.start, m.stripe)
       case 'unsubscribe': peer.subscriptions.delete(m.stripe); return
       case 'choke': peer.chokedUs = true; this.upstream?.onchoke(peer, m.stripe); return
+      case 'capacity': peer.remote.capacity = m.perStripe; return
       case 'ping': peer.send({ type: 'pong', nonce: m.nonce }); return
       case 'pong': peer.onpong(m.nonce); return
       case 'probe': // padding that measures the sender's upload: counted in bytesReceived, dropped
@@ -135,6 +140,7 @@ export class Replicator {
     peer.remote.length = m.length
     for (const [start, end] of this.heldRanges()) this.sendHave(peer, start, end)
     if (this.metadata !== null) peer.send({ type: 'metadata', ...this.metadata })
+    peer.send({ type: 'capacity', perStripe: this.toldCapacity = this.capacity() })
     peer.ping()
     this.scheduler.update()
   }
@@ -179,7 +185,23 @@ export class Replicator {
       total += p.subscriptions.size
       if (p.subscriptions.has(stripe)) onStripe++
     }
-    return this.admitSubscriber(total, onStripe)
+    return admitsSubscriber(this.pushCopies(), this.upstream === null, total, onStripe)
+  }
+
+  /** The CAPACITY we last told our peers. */
+  private toldCapacity = -1
+
+  /** Subscribers per stripe our upload takes now (upload.ts), as CAPACITY tells it. */
+  private capacity (): number {
+    return Math.min(MAX_CAPACITY, stripeCapacity(this.pushCopies(), this.upstream === null))
+  }
+
+  /** Tells every peer our CAPACITY if it changed since we last did (the upload was measured). */
+  tellCapacity (): void {
+    const perStripe = this.capacity()
+    if (perStripe === this.toldCapacity) return
+    this.toldCapacity = perStripe
+    for (const p of this.peers()) if (p.handshaked && !p.closed) p.send({ type: 'capacity', perStripe })
   }
 
   /**
@@ -206,21 +228,40 @@ export class Replicator {
   }
 
   /**
-   * Full, but `peer` has priority: one subscription of a peer without it makes room, on this
-   * stripe if one holds it (the stripe's load is unchanged), else of the peer holding the most.
+   * Full, but `peer` goes before one of our subscribers: the subscription (subscriber, stripe)
+   * that makes room for it, or null. Receivers only: the broadcaster's stripes are one copy each.
+   * - `peer` has priority: one subscription of a peer without it, on this stripe if one holds it
+   *   (the stripe's load is unchanged), else of the peer holding the most.
+   * - `peer` relays (its CAPACITY is one or more): a subscriber of this stripe that relays
+   *   nothing (CAPACITY 0). A leaf is as well served one hop further down, and a relay near the
+   *   source puts everyone below it a hop nearer (SplitStream's push-down). In the simulator,
+   *   after 10 s: at 300 viewers, seeds 1–4, mean p95 1.47 → 1.28 s; at 1,000 viewers, seed 1,
+   *   p95 1.85 → 1.28 s and deadline misses 5.4% → 0.15%.
    */
-  private displace (peer: Peer, stripe: number): boolean {
-    if (!peer.priority || this.upstream === null) return false // the broadcaster's stripes are one copy each
-    let victim: Peer | null = null
-    for (const p of this.peers()) {
-      if (p === peer || p.priority || p.subscriptions.size === 0) continue
-      if (p.subscriptions.has(stripe)) { victim = p; break }
-      if (victim === null || p.subscriptions.size > victim.subscriptions.size) victim = p
+  private displaceable (peer: Peer, stripe: number): readonly [Peer, number] | null {
+    if (this.upstream === null) return null
+    if (peer.priority) {
+      let victim: Peer | null = null
+      for (const p of this.peers()) {
+        if (p === peer || p.priority || p.subscriptions.size === 0) continue
+        if (p.subscriptions.has(stripe)) return [p, stripe]
+        if (victim === null || p.subscriptions.size > victim.subscriptions.size) victim = p
+      }
+      return victim === null ? null : [victim, victim.subscriptions.values().next().value as number]
     }
+    if ((peer.remote.capacity ?? 0) < 1) return null
+    for (const p of this.peers()) {
+      if (p !== peer && !p.priority && p.remote.capacity === 0 && p.subscriptions.has(stripe)) return [p, stripe]
+    }
+    return null
+  }
+
+  /** Full, but {@link displaceable} finds room for `peer`: chokes that subscription. */
+  private displace (peer: Peer, stripe: number): boolean {
+    const victim = this.displaceable(peer, stripe)
     if (victim === null) return false
-    const drop = victim.subscriptions.has(stripe) ? stripe : victim.subscriptions.values().next().value as number
-    victim.subscriptions.delete(drop)
-    victim.send({ type: 'choke', stripe: drop })
+    victim[0].subscriptions.delete(victim[1])
+    victim[0].send({ type: 'choke', stripe: victim[1] })
     return true
   }
 
@@ -245,8 +286,16 @@ export class Replicator {
   announce (start: number, end: number): void {
     const held = end - start === 1 && (this.heldBack.get(start) ?? 0) > this.clock.now()
     for (const p of this.peers()) {
-      if (p.handshaked && (!held || p.subscriptions.has(stripeOf(start)))) this.sendHave(p, start, end)
+      if (p.handshaked && (!held || this.hearsAtOnce(p, stripeOf(start)))) this.sendHave(p, start, end)
     }
+  }
+
+  /**
+   * With `stripe` full here, whether `peer` still hears of its blocks at once: it subscribes to
+   * it, or its subscription would be taken ({@link displaceable}).
+   */
+  private hearsAtOnce (peer: Peer, stripe: number): boolean {
+    return peer.subscriptions.has(stripe) || this.displaceable(peer, stripe) !== null
   }
 
   /** HAVE of blocks [start, end) to `peer`, with our head's length. */
@@ -269,7 +318,7 @@ export class Replicator {
       this.clock.setTimeout(() => {
         if (!this.heldBack.delete(index) || this.log.get(index) === undefined) return
         for (const p of this.peers()) {
-          if (p.handshaked && !p.closed && !p.remote.have.has(index) && !p.serving.has(index)) this.sendHave(p, index, index + 1)
+          if (p.handshaked && !p.closed && !p.remote.have.has(index) && !p.serving.has(index) && !this.hearsAtOnce(p, stripe)) this.sendHave(p, index, index + 1)
         }
       }, delay)
     }

@@ -51,15 +51,43 @@ export function subscriberBudget (copies: number, root: boolean): number {
 }
 
 /**
+ * Subscribers one stripe takes: ceil(`copies`), at least one, and none where
+ * {@link subscriberBudget} allows none. A block goes to its stripe's subscribers side by side,
+ * so k of them have it after k / `copies` block times, and more than `copies` would hold each
+ * hop back by more than a block's time. In the simulator at 300 viewers, this cap with
+ * {@link MIN_PUSH_COPIES} took p95 after the flash crowd from 1.7–1.9 s to 1.3–1.5 s over three
+ * seeds. The broadcaster, at one copy, so sends each stripe once. A peer tells its neighbours
+ * this figure (CAPACITY).
+ */
+export function stripeCapacity (copies: number, root: boolean): number {
+  return subscriberBudget(copies, root) === 0 ? 0 : Math.max(1, Math.ceil(copies))
+}
+
+/**
  * Whether one more subscription to a stripe fits, with `total` subscriptions in all and
- * `onStripe` on that stripe. At most `copies` (at least one) per stripe: a block goes to its
- * stripe's subscribers side by side, so k of them have it after k / `copies` block times, and
- * more than `copies` would hold each hop back by more than a block's time. In the simulator at
- * 300 viewers, this cap with {@link MIN_PUSH_COPIES} took p95 after the flash crowd from
- * 1.7–1.9 s to 1.3–1.5 s over three seeds. The broadcaster, at one copy, so sends each stripe once.
+ * `onStripe` on that stripe: within {@link subscriberBudget} and {@link stripeCapacity}.
  */
 export function admitsSubscriber (copies: number, root: boolean, total: number, onStripe: number): boolean {
-  return total + 1 <= subscriberBudget(copies, root) && onStripe + 1 <= Math.max(1, Math.ceil(copies))
+  return total + 1 <= subscriberBudget(copies, root) && onStripe + 1 <= stripeCapacity(copies, root)
+}
+
+/**
+ * The subscriptions (subscriber, stripe) beyond what `copies` now allows, to be choked when the
+ * measured upload dropped: taken in the given order (the ones to keep first), each is kept while
+ * it fits {@link admitsSubscriber} beside those kept before it.
+ */
+export function beyondBudget<T> (subscriptions: ReadonlyArray<readonly [T, number]>, copies: number, root: boolean): Array<readonly [T, number]> {
+  const onStripe = new Array<number>(STRIPES).fill(0)
+  let total = 0
+  const out: Array<readonly [T, number]> = []
+  for (const s of subscriptions) {
+    const stripe = s[1]
+    if (admitsSubscriber(copies, root, total, onStripe[stripe] ?? 0)) {
+      total++
+      onStripe[stripe] = (onStripe[stripe] ?? 0) + 1
+    } else out.push(s)
+  }
+  return out
 }
 
 interface Sighting { index: number, bytes: number, at: number }

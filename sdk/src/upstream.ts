@@ -16,15 +16,18 @@
  *   it is closest to the source. We switch only when another peer leads by
  *   {@link SWITCH_MARGIN}, so the choice does not flap.
  * - Budget: a peer accepts subscriptions up to its measured upload (upload.ts: in all, and per
- *   stripe) and chokes the rest; a peer choked on a stripe leaves that upstream alone for that
- *   stripe for {@link CHOKE_BACKOFF_MS}. Only for that stripe: the broadcaster, full on one
- *   stripe, may have another free, and a child backing off it on every stripe leaves those
- *   unpushed.
+ *   stripe) and chokes the rest. Each peer tells its neighbours how many subscribers per stripe
+ *   it takes (CAPACITY); a full peer lets a subscriber that relays (CAPACITY ≥ 1) take the place
+ *   of one that relays nothing (CAPACITY 0): relays end up near the source, leaves below them,
+ *   and the trees get shallower (replicator.ts `displaceable`). A peer choked on a stripe
+ *   leaves that upstream alone for that stripe for {@link CHOKE_BACKOFF_MS}. Only for that
+ *   stripe: the broadcaster, full on one stripe, may have another free, and a child backing off
+ *   it on every stripe leaves those unpushed.
  * - An upstream that misses the grace for {@link MAX_MISSES} of a stripe's recent blocks is
  *   left for another (it is too far from the source, or too slow for us).
  * - Announcing: a peer full on a stripe tells non-subscribers of that stripe's new blocks
  *   `fullHaveDelay` late (replicator.ts), so it does not lead their scores for a stripe it
- *   could not take them on.
+ *   could not take them on; those it could take (a relay, with a leaf to give way) hear at once.
  * - Cycles cannot starve anyone: blocks enter a cycle only from outside it, so the outside
  *   peer announces first and wins the next evaluation; meanwhile pull fills in.
  * @module

@@ -6,7 +6,7 @@ import {
 } from '../src/constants.js'
 import { Writer } from '../src/encoding.js'
 import { MunroError } from '../src/errors.js'
-import { decodeMessage, encodeMessage, type Message } from '../src/messages.js'
+import { decodeMessage, encodeMessage, MAX_CAPACITY, type Message } from '../src/messages.js'
 import { encodeFrame, FrameDecoder } from '../src/wire.js'
 
 const TYPED = new Set(['ERR_DECODE', 'ERR_UNKNOWN_MESSAGE', 'ERR_FRAME_TOO_LARGE'])
@@ -71,7 +71,8 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('subscribe' as const), start: index, stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
   fc.record({ type: fc.constant('unsubscribe' as const), stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
   fc.record({ type: fc.constant('choke' as const), stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
-  fc.record({ type: fc.constant('probe' as const), data: fc.uint8Array({ maxLength: 64 }) })
+  fc.record({ type: fc.constant('probe' as const), data: fc.uint8Array({ maxLength: 64 }) }),
+  fc.record({ type: fc.constant('capacity' as const), perStripe: fc.integer({ min: 0, max: MAX_CAPACITY }) })
 )
 
 describe('message codecs', () => {
@@ -82,7 +83,7 @@ describe('message codecs', () => {
   })
 
   it('every message type has its own type byte, in a stable order', () => {
-    const ids = ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe']
+    const ids = ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe', 'capacity']
     const samples: Message[] = [
       { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0 },
       { type: 'have', start: 0, count: 1, headLength: 1 },
@@ -97,7 +98,8 @@ describe('message codecs', () => {
       { type: 'subscribe', start: 0, stripe: 0 },
       { type: 'unsubscribe', stripe: 1 },
       { type: 'choke', stripe: STRIPES - 1 },
-      { type: 'probe', data: new Uint8Array(3) }
+      { type: 'probe', data: new Uint8Array(3) },
+      { type: 'capacity', perStripe: 0 }
     ]
     samples.forEach((m, i) => {
       expect(m.type).toBe(ids[i])
@@ -193,6 +195,11 @@ describe('message codecs', () => {
     it('METADATA over MAX_METADATA_SIZE, a short signature', () => {
       expect(decodeError(body(7, w => { w.uint(1).fixed(new Uint8Array(64)).bytes(new Uint8Array(MAX_METADATA_SIZE + 1)) }))).toBe('ERR_DECODE')
       expect(decodeError(body(7, w => { w.uint(1).fixed(new Uint8Array(63)) }))).toBe('ERR_DECODE')
+    })
+
+    it('CAPACITY over MAX_CAPACITY subscribers per stripe', () => {
+      expect(decodeMessage(body(14, w => { w.uint(MAX_CAPACITY) }))).toEqual({ type: 'capacity', perStripe: MAX_CAPACITY })
+      expect(decodeError(body(14, w => { w.uint(MAX_CAPACITY + 1) }))).toBe('ERR_DECODE')
     })
 
     it('a handshake whose protocol name is not UTF-8 or longer than 32 bytes', () => {

@@ -140,11 +140,12 @@ describe('announcing', () => {
    * A broadcaster feeding a receiver with one copy of upload (maxSubscribers 1: one subscriber
    * per stripe), and two raw peers of the receiver: `sub`, subscribed to stripe 0, and `other`.
    */
-  async function fullOnStripe0 (fullHaveDelay: number): Promise<{ b: Munro, r: Munro, sub: RawRemote, other: RawRemote }> {
+  async function fullOnStripe0 (fullHaveDelay: number, subCapacity: number | null = null): Promise<{ b: Munro, r: Munro, sub: RawRemote, other: RawRemote }> {
     const b = createBroadcaster()
     const r = createReceiver(b, { maxSubscribers: 1, start: 0, fullHaveDelay })
     const sub = rawRemote(r)
     sub.handshake()
+    if (subCapacity !== null) sub.send({ type: 'capacity', perStripe: subCapacity })
     sub.send({ type: 'subscribe', start: 0, stripe: 0 })
     const other = rawRemote(r)
     other.handshake()
@@ -166,6 +167,20 @@ describe('announcing', () => {
     const at = Date.now()
     expect((await other.next('have', m => m.start === 0)).count).toBe(1)
     expect(Date.now() - at).toBeGreaterThan(200)
+  })
+
+  it('a receiver whose stripe is full of subscribers that relay nothing tells peers that relay at once, others late', async () => {
+    const { b, r, other } = await fullOnStripe0(400, 0)
+    other.send({ type: 'capacity', perStripe: 2 })
+    const leaf = rawRemote(r)
+    leaf.handshake()
+    leaf.send({ type: 'capacity', perStripe: 0 })
+    await sleep(20)
+    await b.append(bytes('block 0'))
+    expect((await other.next('have', m => m.start === 0, 200)).count).toBe(1) // it would displace the leaf
+    await sleep(100)
+    expect(leaf.received.some(m => m.type === 'have' && m.start === 0)).toBe(false)
+    expect((await leaf.next('have', m => m.start === 0)).count).toBe(1)
   })
 
   it('with fullHaveDelay 0 every peer hears of a block at once', async () => {
@@ -206,6 +221,40 @@ describe('subscriptions', () => {
     expect((await y.next('choke')).stripe).toBe(3)
     await sleep(20)
     expect(sibling.received.some(m => m.type === 'choke')).toBe(false)
+  })
+})
+
+describe('capacity', () => {
+  it('every peer tells each new neighbour the subscribers per stripe it takes: ceil(copies), none below one copy', async () => {
+    const b = createBroadcaster()
+    const told = async (m: Munro): Promise<number> => { const x = rawRemote(m); x.handshake(); return (await x.next('capacity')).perStripe }
+    expect(await told(b)).toBe(1) // one copy, one subscriber per stripe
+    expect(await told(createReceiver(b))).toBe(6) // upload not yet measured: up to maxSubscribers
+    expect(await told(createReceiver(b, { maxSubscribers: 2 }))).toBe(2)
+    expect(await told(createReceiver(b, { maxSubscribers: 0 }))).toBe(0)
+  })
+
+  it('with a stripe full, a subscriber that relays takes the place of one that relays nothing; leaves, relays and the unknown are refused', async () => {
+    const r = createReceiver(createBroadcaster(), { maxSubscribers: 1 }) // one subscriber per stripe
+    const [leaf, leafB, relay, leaf2, relay2, unknown] = [rawRemote(r), rawRemote(r), rawRemote(r), rawRemote(r), rawRemote(r), rawRemote(r)] as const
+    for (const p of [leaf, leafB, relay, leaf2, relay2, unknown]) p.handshake()
+    for (const p of [leaf, leafB, leaf2]) p.send({ type: 'capacity', perStripe: 0 })
+    relay.send({ type: 'capacity', perStripe: 2 })
+    relay2.send({ type: 'capacity', perStripe: 3 })
+    leaf.send({ type: 'subscribe', start: 0, stripe: 0 })
+    leafB.send({ type: 'subscribe', start: 0, stripe: 1 })
+    await sleep(20)
+    relay.send({ type: 'subscribe', start: 0, stripe: 0 })
+    expect((await leaf.next('choke')).stripe).toBe(0) // the leaf made room on that stripe
+    leaf2.send({ type: 'subscribe', start: 0, stripe: 0 })
+    expect((await leaf2.next('choke')).stripe).toBe(0) // a leaf does not displace
+    relay2.send({ type: 'subscribe', start: 0, stripe: 0 })
+    expect((await relay2.next('choke')).stripe).toBe(0) // nor does a relay displace a relay
+    unknown.send({ type: 'subscribe', start: 0, stripe: 1 })
+    expect((await unknown.next('choke')).stripe).toBe(1) // a peer that never said is no relay
+    await sleep(20)
+    expect(relay.received.some(m => m.type === 'choke')).toBe(false)
+    expect(leafB.received.some(m => m.type === 'choke')).toBe(false)
   })
 })
 

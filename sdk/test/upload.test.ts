@@ -6,7 +6,7 @@ import type { Duplex } from 'streamx'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MESSAGE_TYPE_IDS } from '../src/messages.js'
 import { DEFAULT_OPTIONS, type Munro } from '../src/munro.js'
-import { admitsSubscriber, MIN_PUSH_COPIES, PROBE_BYTES, PROBE_MS, subscriberBudget, UploadMeter } from '../src/upload.js'
+import { admitsSubscriber, beyondBudget, MIN_PUSH_COPIES, PROBE_BYTES, PROBE_MS, stripeCapacity, subscriberBudget, UploadMeter } from '../src/upload.js'
 import { createBroadcaster, createReceiver, sleep, teardown } from './helpers.js'
 
 describe('subscriber admission', () => {
@@ -32,6 +32,23 @@ describe('subscriber admission', () => {
     expect(admitsSubscriber(1.7, false, 2, 0)).toBe(true)
     expect(admitsSubscriber(6.8, false, 6, 6)).toBe(true)
     expect(admitsSubscriber(6.8, false, 7, 7)).toBe(false)
+  })
+
+  it('tells its neighbours that cap as its capacity: 0 for a receiver that takes none, 1 for the broadcaster at one copy', () => {
+    expect(stripeCapacity(1.7, false)).toBe(2)
+    expect(stripeCapacity(6.8, false)).toBe(7)
+    expect(stripeCapacity(0.9, false)).toBe(0)
+    expect(stripeCapacity(1, true)).toBe(1)
+    expect(stripeCapacity(0.5, true)).toBe(1)
+  })
+
+  it('when the upload drops, chokes what no longer fits, in all and per stripe, keeping the first', () => {
+    const subs: Array<[string, number]> = [['a', 0], ['b', 0], ['c', 1], ['d', 2], ['e', 0], ['f', 3], ['g', 1]]
+    expect(beyondBudget(subs, 6.8, false)).toEqual([]) // 27 in all, 7 per stripe
+    expect(beyondBudget(subs, 1.7, false)).toEqual([['e', 0]]) // 6 in all, 2 per stripe: e is stripe 0's third
+    expect(beyondBudget(subs, 1.2, false)).toEqual([['e', 0], ['f', 3], ['g', 1]]) // 4 in all
+    expect(beyondBudget(subs, 1, false)).toEqual([['b', 0], ['e', 0], ['g', 1]]) // one per stripe
+    expect(beyondBudget(subs, 0.5, false)).toEqual(subs) // below one copy: none
   })
 })
 

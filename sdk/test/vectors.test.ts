@@ -60,7 +60,7 @@ describe('committed test vectors', () => {
   it('each encoded message decodes to its fields and re-encodes to the same bytes; frames decode as one stream', () => {
     const { messages } = load('messages.json')
     expect(messages.map((m: { message: { type: string } }) => m.message.type)).toEqual(
-      ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe'])
+      ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe', 'capacity'])
     const decoder = new FrameDecoder()
     const stream = messages.flatMap((m: { frame: string }) => [...unhex(m.frame)])
     const bodies = decoder.push(Uint8Array.from(stream))

@@ -78,7 +78,8 @@ export function sampleMessages (): Message[] {
     { type: 'subscribe', start: 4321, stripe: 2 },
     { type: 'unsubscribe', stripe: 1 },
     { type: 'choke', stripe: 3 },
-    { type: 'probe', data: vectorBytes(24, 10) }
+    { type: 'probe', data: vectorBytes(24, 10) },
+    { type: 'capacity', perStripe: 6 }
   ]
 }
 
