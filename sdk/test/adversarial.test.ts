@@ -6,7 +6,8 @@ import { MunroError } from '../src/errors.js'
 import { BlockLog } from '../src/log.js'
 import { equalBytes, PieceTree } from '../src/merkle-tree.js'
 import { encodeMessage, type Data, type Message } from '../src/messages.js'
-import type { Munro, MunroOptions } from '../src/munro.js'
+import type { Munro } from '../src/munro.js'
+import type { MunroOptions } from '../src/options.js'
 import { generateKeyPair, sign, SignatureCache, type SignedHead } from '../src/verifier.js'
 import {
   bytes, connect, createBroadcaster, createReceiver, flipBit, frameTransform, pattern, rawRemote, record, sleep, tap,

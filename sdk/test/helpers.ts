@@ -11,7 +11,8 @@ import { Duplex, Transform } from 'streamx'
 import { PROTOCOL_VERSION } from '../src/constants.js'
 import { MunroError } from '../src/errors.js'
 import { decodeMessage, type Message, type MessageType } from '../src/messages.js'
-import { munro, type Munro, type MunroEvents, type MunroOptions } from '../src/munro.js'
+import { munro, type Munro, type MunroEvents } from '../src/munro.js'
+import type { MunroOptions } from '../src/options.js'
 import { encodeFrame, FrameDecoder } from '../src/wire.js'
 
 const instances: Munro[] = []

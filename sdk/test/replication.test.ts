@@ -3,7 +3,8 @@ import { PIECE_SIZE, STRIPES } from '../src/constants.js'
 import { equalBytes } from '../src/merkle-tree.js'
 import type { Message } from '../src/messages.js'
 import { NoDataReason } from '../src/messages.js'
-import { DEFAULT_OPTIONS, type Munro } from '../src/munro.js'
+import type { Munro } from '../src/munro.js'
+import { DEFAULT_OPTIONS } from '../src/options.js'
 import { MAX_REPAIRS } from '../src/replicator.js'
 import {
   appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, frameTransform, manualClock, pattern,

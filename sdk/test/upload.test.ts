@@ -5,7 +5,8 @@
 import type { Duplex } from 'streamx'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MESSAGE_TYPE_IDS } from '../src/messages.js'
-import { DEFAULT_OPTIONS, type Munro } from '../src/munro.js'
+import type { Munro } from '../src/munro.js'
+import { DEFAULT_OPTIONS } from '../src/options.js'
 import { admitsSubscriber, beyondBudget, MIN_PUSH_COPIES, PROBE_BYTES, PROBE_MS, stripeCapacity, subscriberBudget, UploadMeter } from '../src/upload.js'
 import { createBroadcaster, createReceiver, sleep, teardown } from './helpers.js'
 

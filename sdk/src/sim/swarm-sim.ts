@@ -30,7 +30,8 @@
  * @module
  */
 import type { Duplex } from 'streamx'
-import { munro, type Munro, type MunroOptions } from '../munro.js'
+import { munro, type Munro } from '../munro.js'
+import type { MunroOptions } from '../options.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
