@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { createRandom } from '../src/sim/random.js'
 import {
   CELLS, COLS, DATA_CELLS, ROWS, SYNC, cellRect, crc16, decodeTimecode, elapsedSince, encodeTimecode, timecodeOf
 } from '../bench/pages/timecode.js'
-
-/** Deterministic PRNG (mulberry32). */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A straightforward bitwise CRC-16/CCITT-FALSE over a byte list (poly 0x1021, init 0xFFFF). */
 function referenceCrc (bytes: number[]): number {
@@ -82,7 +71,7 @@ describe('glass timecode', () => {
   })
 
   it('reads noisy, low-contrast pictures', () => {
-    const rnd = prng(42)
+    const rnd = createRandom(42)
     for (let k = 0; k < 200; k++) {
       const v = Math.floor(rnd() * 0x100000000)
       const w = 160
@@ -95,7 +84,7 @@ describe('glass timecode', () => {
   })
 
   it('never misreads a frame blended between two codes', () => {
-    const rnd = prng(7)
+    const rnd = createRandom(7)
     let refused = 0
     for (let k = 0; k < 300; k++) {
       const a = Math.floor(rnd() * 0x100000000)
@@ -122,7 +111,7 @@ describe('glass timecode', () => {
     expect(decodeTimecode(render(inverted, 160, 120), 160, 120)).toMatchObject({ ok: false })
     expect(decodeTimecode(render(cells, 160, 120, 100, 150), 160, 120)).toEqual({ ok: false, reason: 'contrast' })
     expect(decodeTimecode(new Uint8ClampedArray(160 * 120 * 4).fill(128), 160, 120)).toEqual({ ok: false, reason: 'contrast' })
-    const rnd = prng(99)
+    const rnd = createRandom(99)
     let accepted = 0
     for (let k = 0; k < 500; k++) {
       const c = new Uint8Array(CELLS).map(() => (rnd() < 0.5 ? 1 : 0))

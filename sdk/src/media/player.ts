@@ -14,16 +14,8 @@
  * - A gap — the next index missing while later ones wait — ends after `gapTimeoutMs`, or at once
  *   when the caller says the index will never come (`skip(index)`): the player jumps to the next
  *   queued keyframe block (or waits for one), because a Cluster continued from the middle fails.
- * - Live edge. Media arrives in blocks (~285 ms apart at timeslice 250), so the distance from the
- *   playhead to the newest buffered media is a sawtooth: it jumps up by a block on every append
- *   and runs down until the next one. Its instantaneous value (or any threshold band on it) says
- *   little — a controller with a dead band on it settles anywhere in that band. The player
- *   instead samples the buffer still ahead of the playhead each time a block is appended while
- *   playing (the low point of the sawtooth: the margin that kept playback from stalling) and
- *   steers the smallest of the last few samples to `targetLatency`: playbackRate
- *   `1 + LOW_GAIN × error`, clamped to [`slowRate`, `catchUpRate`], 1 inside ±`LOW_DEAD_BAND`.
- *   That converges to the same place for every viewer. When the buffer ahead is thinner than
- *   a safety margin (`targetLatency / 2`) it plays at `slowRate` regardless, to avoid a stall.
+ * - Live edge: the playbackRate steers the buffer still ahead of the playhead when blocks
+ *   arrive to `targetLatency` (live-edge.ts).
  * - Start: when the first keyframe block is buffered, the playhead is put at
  *   `edge − targetLatency − (one block's media)`, not at the start of the buffer, so the first
  *   arrival already finds about `targetLatency` ahead. A late viewer's backlog blocks that land
@@ -41,6 +33,7 @@
 import mitt, { type Emitter } from 'mitt'
 import { BLOCK_FLAG_KEYFRAME } from './constants.js'
 import { MediaLayerError } from './errors.js'
+import { liveEdgeRate, LowPoint } from './live-edge.js'
 import { decodeMetadata, type StreamMetadata } from './metadata.js'
 
 /** Options of {@link createPlayer}. */
@@ -106,16 +99,6 @@ export const DEFAULT_PLAYER_OPTIONS: Readonly<Required<PlayerOptions>> = Object.
   tickMs: 250
 })
 
-/** Buffer-ahead samples (one per block appended while playing) whose minimum is steered. */
-const LOW_SAMPLES = 4
-/** Samples older than this (ms) no longer count: a pause in arrivals is not a margin. */
-const LOW_MAX_AGE_MS = 2000
-/** playbackRate − 1 per second of error between the low point and `targetLatency`. */
-const LOW_GAIN = 0.5
-/** Error (s) within which the rate is 1: about a frame, well under the rate's step per block. */
-const LOW_DEAD_BAND = 0.015
-/** Rates are rounded to this step, so tiny changes don't re-set playbackRate every tick. */
-const RATE_STEP = 0.005
 /** Before the first frame, the start seek is repeated when the edge moved on by this (s). */
 const START_RESEEK = 0.1
 /** After the first frame, how long (ms) the join's late backlog blocks are caught up by a seek. */
@@ -225,24 +208,6 @@ function isIndex (v: unknown): v is number {
 }
 
 /**
- * The live-edge control: the playbackRate for `low`, the smallest buffer ahead of the playhead
- * seen when recent blocks arrived (null without recent samples), and `ahead`, the buffer ahead
- * now. Pure; exported for tests.
- * @internal
- */
-export function liveEdgeRate (
-  low: number | null, ahead: number,
-  opts: Pick<Required<PlayerOptions>, 'targetLatency' | 'catchUpRate' | 'slowRate'>
-): number {
-  if (ahead < opts.targetLatency / 2) return opts.slowRate
-  if (low === null) return 1
-  const error = low - opts.targetLatency
-  if (Math.abs(error) <= LOW_DEAD_BAND) return 1
-  const rate = Math.round((1 + LOW_GAIN * error) / RATE_STEP) * RATE_STEP
-  return Math.min(opts.catchUpRate, Math.max(opts.slowRate, rate))
-}
-
-/**
  * Creates a MediaSource player on `video`. The element is muted (autoplay policies allow muted
  * playback only); unmute it from a user gesture.
  * @example
@@ -285,8 +250,8 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
   let gapTimer: ReturnType<typeof setTimeout> | null = null
   let quotaStuck = false
   let playPending = false
-  /** Buffer ahead of the playhead when blocks were appended while playing: [ms, seconds]. */
-  let lows: Array<[number, number]> = []
+  /** Buffer ahead of the playhead when blocks were appended while playing. */
+  const lows = new LowPoint()
   /** Media seconds the last appended block added to the buffer end (an arrival's step). */
   let lastStep = 0
   let edgeBeforeAppend: number | null = null
@@ -448,8 +413,7 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     if (!append(block.data)) return
     edgeBeforeAppend = ahead === null ? null : ahead[1]
     if (ahead !== null && playingSince !== null && !video.paused && !video.seeking) {
-      lows.push([performance.now(), ahead[0]])
-      if (lows.length > LOW_SAMPLES) lows.shift()
+      lows.add(performance.now(), ahead[0])
     }
     queue.delete(next)
     if (counters.appendedBlocks === 0) emit('start', { index: next })
@@ -500,13 +464,6 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     return [ahead, ranges.end(ranges.length - 1)]
   }
 
-  /** The smallest recent buffer-ahead sample, or null without recent ones. */
-  function arrivalLow (now: number): number | null {
-    lows = lows.filter(([at]) => now - at <= LOW_MAX_AGE_MS)
-    if (lows.length === 0) return null
-    return Math.min(...lows.map(([, v]) => v))
-  }
-
   /**
    * Where to put the playhead so that about `targetLatency` is still ahead when the next block
    * arrives: the edge minus the target minus one block's media, within the edge's range.
@@ -526,7 +483,7 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
       lastChaseSeek = now
     }
     const from = video.currentTime
-    lows = []
+    lows.clear()
     video.currentTime = to
     counters.seeks++
     emit('seek', { from, to, reason })
@@ -566,19 +523,19 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     // Until the first frame plays, follow the edge as a late viewer's backlog lands: a seek now
     // costs less than one after playback began.
     const starting = startIndex !== null && playingSince === null && !video.seeking
-    const low = arrivalLow(now)
+    const low = lows.value(now)
     const joining = playingSince !== null && now - playingSince < JOIN_MS
     if (starting && (!inside || t < liveSeekTarget(ranges) - START_RESEEK)) {
       seek(liveSeekTarget(ranges), 'start')
     } else if ((!inside || stalledAtHole) && after !== null) {
       seek(after + 0.01, 'gap')
-    } else if (low !== null && lows.length >= 2 &&
+    } else if (low !== null && lows.count >= 2 &&
       low - opts.targetLatency > (joining ? JOIN_SEEK_EXCESS : opts.maxLatency - opts.targetLatency)) {
       seek(liveSeekTarget(ranges), 'behind')
     }
     if (!video.seeking) {
       const ahead = aheadOfPlayhead()
-      const rate = playingSince === null || ahead === null ? 1 : liveEdgeRate(arrivalLow(now), ahead[0], opts)
+      const rate = playingSince === null || ahead === null ? 1 : liveEdgeRate(lows.value(now), ahead[0], opts)
       if (video.playbackRate !== rate) video.playbackRate = rate
     }
     startPlaying()
@@ -690,7 +647,7 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
         state,
         bufferedSeconds,
         latency,
-        arrivalLatency: destroyed ? null : arrivalLow(performance.now()),
+        arrivalLatency: destroyed ? null : lows.value(performance.now()),
         playbackRate: video.playbackRate,
         startIndex,
         nextIndex: next,

@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_PLAYER_OPTIONS, liveEdgeRate } from '../src/media/player.js'
+import { createRandom } from '../src/sim/random.js'
+import { liveEdgeRate, LowPoint } from '../src/media/live-edge.js'
+import { DEFAULT_PLAYER_OPTIONS } from '../src/media/player.js'
 
 const OPTS = {
   targetLatency: DEFAULT_PLAYER_OPTIONS.targetLatency,
   catchUpRate: DEFAULT_PLAYER_OPTIONS.catchUpRate,
   slowRate: DEFAULT_PLAYER_OPTIONS.slowRate
-}
-
-/** Deterministic PRNG (mulberry32) so the simulation is reproducible. */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 interface SimResult {
@@ -39,7 +29,7 @@ function simulate (startAheadS: number, opts: { periodS?: number, stepS?: number
   const jitterS = opts.jitterS ?? 0
   const durationS = opts.durationS ?? 30
   const settleS = opts.settleS ?? 15
-  const random = rng(opts.seed ?? 1)
+  const random = createRandom(opts.seed ?? 1)
   const dt = 0.005
   const tickS = 0.25
   let edge = 10
@@ -47,7 +37,7 @@ function simulate (startAheadS: number, opts: { periodS?: number, stepS?: number
   let rate = 1
   let nextArrival = periodS
   let nextTick = 0
-  const recent: number[] = []
+  const recent = new LowPoint()
   const lows: number[] = []
   let latencySum = 0
   let latencyN = 0
@@ -55,14 +45,13 @@ function simulate (startAheadS: number, opts: { periodS?: number, stepS?: number
   for (let now = 0; now < durationS; now += dt) {
     if (now >= nextArrival) {
       const ahead = Math.max(0, edge - playhead)
-      recent.push(ahead)
-      if (recent.length > 4) recent.shift()
+      recent.add(now * 1000, ahead)
       if (now >= settleS) lows.push(ahead)
       edge += stepS
       nextArrival += periodS + (random() * 2 - 1) * jitterS
     }
     if (now >= nextTick) {
-      rate = liveEdgeRate(recent.length > 0 ? Math.min(...recent) : null, Math.max(0, edge - playhead), OPTS)
+      rate = liveEdgeRate(recent.value(now * 1000), Math.max(0, edge - playhead), OPTS)
       nextTick += tickS
     }
     if (playhead + rate * dt <= edge) playhead += rate * dt
@@ -77,6 +66,23 @@ function simulate (startAheadS: number, opts: { periodS?: number, stepS?: number
   }
   return { lows, meanLatency: latencySum / latencyN, stalledS }
 }
+
+describe('the low point (LowPoint)', () => {
+  it('is the smallest of the last four samples, samples over 2 s old drop out, and a seek clears it', () => {
+    const low = new LowPoint()
+    expect(low.value(0)).toBe(null)
+    for (const [at, ahead] of [[0, 0.1], [300, 0.5], [600, 0.4], [900, 0.3]] as const) low.add(at, ahead)
+    expect(low.value(900)).toBe(0.1)
+    low.add(1200, 0.6) // the 0.1 is the fifth sample back
+    expect(low.value(1200)).toBe(0.3)
+    expect(low.count).toBe(4)
+    expect(low.value(2850)).toBe(0.3) // the samples at 300 and 600 are over 2 s old
+    expect(low.count).toBe(2)
+    expect(low.value(2950)).toBe(0.6) // and now the one at 900
+    low.clear()
+    expect(low.value(2950)).toBe(null)
+  })
+})
 
 describe('live-edge control (liveEdgeRate)', () => {
   it('plays at 1 when the low point is on target, and without samples', () => {
