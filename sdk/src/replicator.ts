@@ -317,10 +317,8 @@ export class Replicator {
       this.heldBack.set(index, this.clock.now() + delay) // the timer below takes it out
       this.clock.setTimeout(() => {
         if (!this.heldBack.delete(index) || this.log.get(index) === undefined) return
-        // Every peer still lacking it: one told at once hears it twice (harmless), and one that
-        // could not take a place then but could now was never told.
         for (const p of this.peers()) {
-          if (p.handshaked && !p.closed && !p.remote.have.has(index) && !p.serving.has(index)) this.sendHave(p, index, index + 1)
+          if (p.handshaked && !p.closed && !p.remote.have.has(index) && !p.serving.has(index) && !this.hearsAtOnce(p, stripe)) this.sendHave(p, index, index + 1)
         }
       }, delay)
     }
