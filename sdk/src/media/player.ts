@@ -14,8 +14,8 @@
  * - A gap — the next index missing while later ones wait — ends after `gapTimeoutMs`, or at once
  *   when the caller says the index will never come (`skip(index)`): the player jumps to the next
  *   queued keyframe block (or waits for one), because a Cluster continued from the middle fails.
- * - Live edge: the playbackRate steers the buffer still ahead of the playhead when blocks
- *   arrive to `targetLatency` (live-edge.ts).
+ * - Live edge: playbackRate holds the buffer left ahead of the playhead when blocks arrive at
+ *   `targetLatency` (live-edge.ts).
  * - Start: when the first keyframe block is buffered, the playhead is put at
  *   `edge − targetLatency − (one block's media)`, not at the start of the buffer, so the first
  *   arrival already finds about `targetLatency` ahead. A late viewer's backlog blocks that land
