@@ -140,7 +140,11 @@ export class Replicator {
     peer.remote.length = m.length
     for (const [start, end] of this.heldRanges()) this.sendHave(peer, start, end)
     if (this.metadata !== null) peer.send({ type: 'metadata', ...this.metadata })
-    peer.send({ type: 'capacity', perStripe: this.toldCapacity = this.capacity() })
+    // Our capacity now; the others hear of a change at the meter's next tell (toldCapacity is
+    // what they were told, so it is not moved here).
+    const perStripe = this.capacity()
+    if (this.toldCapacity < 0) this.toldCapacity = perStripe
+    peer.send({ type: 'capacity', perStripe })
     peer.ping()
     this.scheduler.update()
   }
@@ -188,7 +192,7 @@ export class Replicator {
     return admitsSubscriber(this.pushCopies(), this.upstream === null, total, onStripe)
   }
 
-  /** The CAPACITY we last told our peers. */
+  /** The CAPACITY we last told every peer (-1: none yet). */
   private toldCapacity = -1
 
   /** Subscribers per stripe our upload takes now (upload.ts), as CAPACITY tells it. */

@@ -8,7 +8,7 @@ import { MESSAGE_TYPE_IDS } from '../src/messages.js'
 import type { Munro } from '../src/munro.js'
 import { DEFAULT_OPTIONS } from '../src/options.js'
 import { admitsSubscriber, beyondBudget, MIN_PUSH_COPIES, PROBE_BYTES, PROBE_MS, stripeCapacity, subscriberBudget, UploadMeter } from '../src/upload.js'
-import { createBroadcaster, createReceiver, sleep, teardown } from './helpers.js'
+import { createBroadcaster, createReceiver, rawRemote, sleep, teardown } from './helpers.js'
 
 describe('subscriber admission', () => {
   it('a receiver takes copies × STRIPES subscriptions in all, none below MIN_PUSH_COPIES', () => {
@@ -169,6 +169,20 @@ describe('upload probe (Munro.probeUpload)', () => {
     const link = throttled(r, 16 * 1024, 32)
     expect(await r.probeUpload(link.stream)).toBeGreaterThan(0)
     expect(r.uploadCopies).toBe(null)
+    link.stop()
+  })
+
+  it('a probe that finds the upload too weak to relay tells every peer CAPACITY 0, also when a peer joined in between', async () => {
+    const r = createReceiver(createBroadcaster())
+    const early = rawRemote(r)
+    early.handshake()
+    expect((await early.next('capacity')).perStripe).toBe(6) // unmeasured: up to maxSubscribers
+    const link = throttled(r, 2 * 1024, 32) // 64 KB/s ≈ 0.5 Mbit/s: a fifth of a copy
+    await r.probeUpload(link.stream)
+    const late = rawRemote(r) // before the meter's next tick
+    late.handshake()
+    expect((await late.next('capacity')).perStripe).toBe(0)
+    expect((await early.next('capacity', m => m.perStripe === 0, 2000)).perStripe).toBe(0)
     link.stop()
   })
 
