@@ -7,8 +7,8 @@
 /** Name carried in the handshake, so that a stray connection of another protocol fails fast. */
 export const PROTOCOL_NAME = 'munro'
 
-/** Wire protocol version; a peer speaking another version is refused in the handshake. 2: PROBE; 3: CAPACITY. */
-export const PROTOCOL_VERSION = 3
+/** Wire protocol version; a peer speaking another version is refused in the handshake. 2: PROBE; 3: CAPACITY; 4: the handshake's source flag. */
+export const PROTOCOL_VERSION = 4
 
 /**
  * Largest frame (length prefix included) written to or accepted from a peer stream.

@@ -27,6 +27,12 @@ export interface Handshake {
   windowStart: number
   /** Length of the newest signed head the sender holds. */
   length: number
+  /**
+   * The sender is the stream's source (the broadcaster). A claim, not a credential: a peer
+   * that lies only changes how soon the liar's neighbours hear of blocks (upstream.ts
+   * `leftToOthers`); every block is still verified against the stream's key.
+   */
+  source: boolean
 }
 
 /** "I hold (or am receiving, verified) blocks [start, start+count)"; my head has `headLength`. */
@@ -128,17 +134,22 @@ function decodeNodes (r: Reader, max: number, what: string): ProofNode[] {
   return out
 }
 
+/** Handshake flag: the sender is the stream's source. Other bits are reserved and refused. */
+const HANDSHAKE_SOURCE = 1
+
 const handshake: Codec<Handshake> = {
   id: 0,
-  encode: (w, m) => { w.string(m.protocol).uint(m.version).fixed(m.discoveryKey).uint(m.windowStart).uint(m.length) },
-  decode: (r) => ({
-    type: 'handshake',
-    protocol: r.string('protocol', 32),
-    version: r.uint('version', 0xffff),
-    discoveryKey: r.fixed(HASH_SIZE, 'discovery key'),
-    windowStart: index(r, 'window start'),
-    length: index(r, 'length')
-  })
+  encode: (w, m) => { w.string(m.protocol).uint(m.version).fixed(m.discoveryKey).uint(m.windowStart).uint(m.length).byte(m.source ? HANDSHAKE_SOURCE : 0) },
+  decode: (r) => {
+    const protocol = r.string('protocol', 32)
+    const version = r.uint('version', 0xffff)
+    const discoveryKey = r.fixed(HASH_SIZE, 'discovery key')
+    const windowStart = index(r, 'window start')
+    const length = index(r, 'length')
+    const flags = r.byte('handshake flags')
+    if ((flags & ~HANDSHAKE_SOURCE) !== 0) throw new MunroError('ERR_DECODE', `unknown handshake flags ${flags}`)
+    return { type: 'handshake', protocol, version, discoveryKey, windowStart, length, source: flags === HANDSHAKE_SOURCE }
+  }
 }
 
 const have: Codec<Have> = {

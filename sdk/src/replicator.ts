@@ -105,7 +105,7 @@ export class Replicator {
   handshake (): Handshake {
     return {
       type: 'handshake', protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, discoveryKey: this.discoveryKey,
-      windowStart: this.log.start, length: this.log.length
+      windowStart: this.log.start, length: this.log.length, source: this.upstream === null
     }
   }
 
@@ -138,6 +138,7 @@ export class Replicator {
     peer.handshaked = true
     peer.remote.windowStart = m.windowStart
     peer.remote.length = m.length
+    peer.remote.source = m.source
     for (const [start, end] of this.heldRanges()) this.sendHave(peer, start, end)
     if (this.metadata !== null) peer.send({ type: 'metadata', ...this.metadata })
     // Our capacity now; the others hear of a change at the meter's next tell (toldCapacity is
@@ -288,9 +289,12 @@ export class Replicator {
 
   /** Tells every peer about blocks [start, end), but a held-back block's non-subscribers. */
   announce (start: number, end: number): void {
-    const held = end - start === 1 && (this.heldBack.get(start) ?? 0) > this.clock.now()
+    const held = end - start === 1 ? this.heldBack.get(start) : undefined
+    const holding = held !== undefined && held.until > this.clock.now()
     for (const p of this.peers()) {
-      if (p.handshaked && (!held || this.hearsAtOnce(p, stripeOf(start)))) this.sendHave(p, start, end)
+      if (!p.handshaked || (holding && !this.hearsAtOnce(p, stripeOf(start)))) continue
+      this.sendHave(p, start, end)
+      held?.told.add(p)
     }
   }
 
@@ -308,21 +312,30 @@ export class Replicator {
   }
 
   /**
-   * Receiver: blocks announced late to non-subscribers (see `fullHaveDelay`), with until when;
-   * as many as arrive in that time.
+   * Receiver: blocks announced late to non-subscribers (see `fullHaveDelay`), with until when
+   * and whom we told at once; as many as arrive in that time.
    */
-  private readonly heldBack = new Map<number, number>()
+  private readonly heldBack = new Map<number, { until: number, told: Set<Peer> }>()
 
-  /** A block's header verified here: announce it, late to non-subscribers if its stripe is full. */
+  /**
+   * A block's header verified here: announce it, late to non-subscribers if its stripe is full
+   * or left to others ({@link Upstream.leftToOthers}).
+   *
+   * The late HAVE goes to every peer not told yet, even one that announced the block itself:
+   * a HAVE sent at header time says pieces are coming, not that they came. A peer that took
+   * the header from a tamperer (or a peer that left) holds it without pieces, and we may be
+   * the only neighbour left that can serve it.
+   */
   private announceNew (index: number): void {
     const delay = this.delays.fullHaveDelay
     const stripe = stripeOf(index)
-    if (this.upstream !== null && delay > 0 && !this.hasRoom(stripe)) {
-      this.heldBack.set(index, this.clock.now() + delay) // the timer below takes it out
+    if (this.upstream !== null && delay > 0 && (!this.hasRoom(stripe) || this.upstream.leftToOthers(stripe))) {
+      const held = { until: this.clock.now() + delay, told: new Set<Peer>() }
+      this.heldBack.set(index, held) // the timer below takes it out
       this.clock.setTimeout(() => {
         if (!this.heldBack.delete(index) || this.log.get(index) === undefined) return
         for (const p of this.peers()) {
-          if (p.handshaked && !p.closed && !p.remote.have.has(index) && !p.serving.has(index) && !this.hearsAtOnce(p, stripe)) this.sendHave(p, index, index + 1)
+          if (p.handshaked && !p.closed && !held.told.has(p) && !p.serving.has(index)) this.sendHave(p, index, index + 1)
         }
       }, delay)
     }

@@ -28,6 +28,8 @@
  * - Announcing: a peer full on a stripe tells non-subscribers of that stripe's new blocks
  *   `fullHaveDelay` late (replicator.ts), so it does not lead their scores for a stripe it
  *   could not take them on; those it could take (a relay, with a leaf to give way) hear at once.
+ *   A child of the source does the same for the stripes the source does not push it
+ *   ({@link Upstream.leftToOthers}).
  * - Cycles cannot starve anyone: blocks enter a cycle only from outside it, so the outside
  *   peer announces first and wins the next evaluation; meanwhile pull fills in.
  * @module
@@ -71,7 +73,9 @@ export interface UpstreamOptions {
    * to peers not subscribed to that stripe this many ms late. HAVE order is how peers pick an
    * upstream (first announcer) and whom to pull from; a peer that announces first but cannot
    * take them draws subscriptions it must choke and pulls that slow its own pushes. Told late,
-   * the others subscribe and pull elsewhere, and it still serves repairs. 0 announces at once.
+   * the others subscribe and pull elsewhere, and it still serves repairs. A child of the
+   * broadcaster announces so the stripes the broadcaster does not push it
+   * ({@link Upstream.leftToOthers}). 0 announces at once.
    * @default 1000
    */
   fullHaveDelay: number
@@ -122,6 +126,20 @@ export class Upstream {
   parentOf (index: number): Peer | null {
     const p = this.parents[stripeOf(index)] ?? null
     return p !== null && !p.closed ? p : null
+  }
+
+  /**
+   * Whether we announce `stripe`'s new blocks late, as if full, to peers not subscribed to it
+   * here: we are a child of the source (connected to it) and the source does not push us
+   * that stripe. Its own subscriber has that stripe first; our fan-out goes to the stripes
+   * the source pushes us, whose first hop we are. Announced at once, we lead the others'
+   * scores for stripes we only relay second-hand and draw subscriptions that load the
+   * uplink the whole swarm waits on (measured: six subscribers on all four stripes).
+   */
+  leftToOthers (stripe: number): boolean {
+    if (this.parents[stripe]?.remote.source === true) return false
+    for (const p of this.peers()) if (p.remote.source && p.handshaked && !p.closed) return true
+    return false
   }
 
   /** A peer told us of block `index` (HAVE, or a pushed DATA). */

@@ -473,7 +473,7 @@ describe('malformed wire input ends the connection with a typed error', () => {
   })
 
   it('a truncated message (trailing bytes missing) is refused with ERR_DECODE', async () => {
-    const hs = encodeMessage({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0 })
+    const hs = encodeMessage({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0, source: false })
     const cut = hs.subarray(0, hs.length - 10)
     await expectDropped(r => { r.sendBytes(Uint8Array.of(cut.length, ...cut)) }, 'ERR_DECODE')
   })

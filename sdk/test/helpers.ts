@@ -229,7 +229,7 @@ export function rawRemote (target: Munro): RawRemote {
     send: (m) => { stream.write(encodeFrame(m)) },
     sendBytes: (b) => { stream.write(b) },
     handshake: (over = {}) => {
-      remote.send({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: target.discoveryKey, windowStart: 0, length: 0, ...over })
+      remote.send({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: target.discoveryKey, windowStart: 0, length: 0, source: false, ...over })
     },
     next: (type, pred = () => true, timeout = 3000) => new Promise((resolve, reject) => {
       const check = (): boolean => {

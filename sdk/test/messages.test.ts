@@ -43,7 +43,8 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     version: fc.integer({ min: 0, max: 0xffff }),
     discoveryKey: hash,
     windowStart: index,
-    length: index
+    length: index,
+    source: fc.boolean()
   }),
   fc.record({ type: fc.constant('have' as const), start: index, count: fc.integer({ min: 1, max: MAX_HAVE_SPAN }), headLength: index }),
   fc.record({ type: fc.constant('request' as const), index, fullProof: fc.boolean(), alone: fc.boolean() }),
@@ -85,7 +86,7 @@ describe('message codecs', () => {
   it('every message type has its own type byte, in a stable order', () => {
     const ids = ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe', 'capacity']
     const samples: Message[] = [
-      { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0 },
+      { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0, source: false },
       { type: 'have', start: 0, count: 1, headLength: 1 },
       { type: 'request', index: 0, fullProof: false, alone: false },
       { type: 'cancel', index: 0 },
@@ -155,6 +156,13 @@ describe('message codecs', () => {
 
     it('a varint longer than 8 bytes', () => {
       expect(decodeError(Uint8Array.of(3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01))).toBe('ERR_DECODE')
+    })
+
+    it('handshake flags beyond source (1)', () => {
+      const handshake = (flags: number): Uint8Array => body(0, w => { w.string('munro').uint(4).fixed(new Uint8Array(32)).uint(0).uint(0).byte(flags) })
+      expect(decodeMessage(handshake(1))).toMatchObject({ type: 'handshake', source: true })
+      expect(decodeMessage(handshake(0))).toMatchObject({ type: 'handshake', source: false })
+      for (const flags of [2, 3, 0x80]) expect(decodeError(handshake(flags))).toBe('ERR_DECODE')
     })
 
     it('REQUEST flags beyond fullProof (1) and alone (2)', () => {

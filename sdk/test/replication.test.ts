@@ -184,6 +184,43 @@ describe('announcing', () => {
     expect((await leaf.next('have', m => m.start === 0)).count).toBe(1)
   })
 
+  it('the broadcaster says in its handshake that it is the source; receivers say they are not', async () => {
+    const b = createBroadcaster()
+    const r = createReceiver(b)
+    expect((await rawRemote(b).next('handshake')).source).toBe(true)
+    expect((await rawRemote(r).next('handshake')).source).toBe(false)
+  })
+
+  it('a child of the broadcaster tells non-subscribers at once of the stripes the broadcaster pushes it, fullHaveDelay late of the others', async () => {
+    const b = createBroadcaster({ rootPullDelay: 0 }) // one subscriber per stripe
+    const [x, y] = [rawRemote(b), rawRemote(b)] // the broadcaster's subscribers on stripes 1–3
+    for (const p of [x, y]) p.handshake()
+    for (const stripe of [1, 2]) x.send({ type: 'subscribe', start: 0, stripe })
+    y.send({ type: 'subscribe', start: 0, stripe: 3 }) // two apiece at most: none is rebalanced to r
+    await sleep(20)
+    const r = createReceiver(b, { start: 0, fullHaveDelay: 400 })
+    const other = rawRemote(r)
+    other.handshake()
+    connect(b, r)
+    await sleep(20)
+    const verified = record(r, 'verified')
+    const told = (i: number): boolean => other.received.some(m => m.type === 'have' && m.start <= i && m.start + m.count > i)
+    await appendBlocks(b, 4) // r subscribes to each stripe at b: stripe 0 taken, 1–3 choked
+    await until(() => verified.length === 4)
+    expect(told(2) || told(3)).toBe(false)
+    await b.append(bytes('block 4')) // stripe 0: pushed to r by the broadcaster
+    expect((await other.next('have', m => m.start === 4, 200)).count).toBe(1)
+    await b.append(bytes('block 5')) // stripe 1: pulled from the broadcaster
+    await until(() => verified.length === 6)
+    expect(told(5)).toBe(false)
+    // A peer that announced the block itself still hears of it: its HAVE may be of a header
+    // whose pieces never come.
+    other.send({ type: 'have', start: 5, count: 1, headLength: 6 })
+    const at = Date.now()
+    expect((await other.next('have', m => m.start === 5)).count).toBe(1)
+    expect(Date.now() - at).toBeGreaterThan(200)
+  })
+
   it('with fullHaveDelay 0 every peer hears of a block at once', async () => {
     const { b, other } = await fullOnStripe0(0)
     await b.append(bytes('block 0'))
