@@ -136,6 +136,12 @@ function decodeNodes (r: Reader, max: number, what: string): ProofNode[] {
 
 /** Handshake flag: the sender is the stream's source. Other bits are reserved and refused. */
 const HANDSHAKE_SOURCE = 1
+/**
+ * First protocol version whose handshake ends with the flags byte. An older peer's handshake
+ * ends at `length`; it still decodes, so that the replicator refuses it by its version
+ * (ERR_HANDSHAKE, naming both versions) rather than as malformed.
+ */
+const HANDSHAKE_FLAGS_SINCE = 4
 
 const handshake: Codec<Handshake> = {
   id: 0,
@@ -146,7 +152,7 @@ const handshake: Codec<Handshake> = {
     const discoveryKey = r.fixed(HASH_SIZE, 'discovery key')
     const windowStart = index(r, 'window start')
     const length = index(r, 'length')
-    const flags = r.byte('handshake flags')
+    const flags = version < HANDSHAKE_FLAGS_SINCE && r.remaining === 0 ? 0 : r.byte('handshake flags')
     if ((flags & ~HANDSHAKE_SOURCE) !== 0) throw new MunroError('ERR_DECODE', `unknown handshake flags ${flags}`)
     return { type: 'handshake', protocol, version, discoveryKey, windowStart, length, source: flags === HANDSHAKE_SOURCE }
   }

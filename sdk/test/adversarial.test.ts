@@ -495,6 +495,12 @@ describe('malformed wire input ends the connection with a typed error', () => {
     await expectDropped(r => { r.handshake({ version: PROTOCOL_VERSION + 1 }) }, 'ERR_HANDSHAKE')
   })
 
+  it('a version-3 peer (its handshake ends before the flags byte) is refused by version with ERR_HANDSHAKE', async () => {
+    const hs = encodeMessage({ type: 'handshake', protocol: 'munro', version: 3, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0, source: false })
+    const v3 = hs.subarray(0, hs.length - 1)
+    await expectDropped(r => { r.sendBytes(Uint8Array.of(v3.length, ...v3)) }, 'ERR_HANDSHAKE')
+  })
+
   it('two peers of different streams drop each other with ERR_HANDSHAKE', async () => {
     const a = createBroadcaster()
     const b = createBroadcaster()
