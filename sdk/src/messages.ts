@@ -35,8 +35,12 @@ export interface Handshake {
   source: boolean
 }
 
-/** "I hold (or am receiving, verified) blocks [start, start+count)"; my head has `headLength`. */
-export interface Have { type: 'have', start: number, count: number, headLength: number }
+/**
+ * "I hold (or am receiving, verified) blocks [start, start+count)"; my head has `headLength`.
+ * `whole`: I hold every piece of them (a HAVE sent when a header verifies promises pieces that
+ * may never come: the sender could have it from a tamperer). Absent is false.
+ */
+export interface Have { type: 'have', start: number, count: number, headLength: number, whole?: boolean }
 
 /**
  * Ask for one block. `fullProof` asks for a self-contained proof (the last one lacked a node);
@@ -158,12 +162,18 @@ const handshake: Codec<Handshake> = {
   }
 }
 
+/** HAVE flag: the sender holds the blocks whole. Other bits are reserved and refused. */
+const HAVE_WHOLE = 1
+
 const have: Codec<Have> = {
   id: 1,
-  encode: (w, m) => { w.uint(m.start).uint(m.count).uint(m.headLength) },
+  encode: (w, m) => { w.uint(m.start).uint(m.count).uint(m.headLength).byte(m.whole === true ? HAVE_WHOLE : 0) },
   decode: (r) => {
     const m: Have = { type: 'have', start: index(r, 'start'), count: r.uint('count', MAX_HAVE_SPAN), headLength: index(r, 'head length') }
     if (m.count === 0) throw new MunroError('ERR_DECODE', 'empty HAVE')
+    const flags = r.byte('HAVE flags')
+    if ((flags & ~HAVE_WHOLE) !== 0) throw new MunroError('ERR_DECODE', `unknown HAVE flags ${flags}`)
+    if (flags === HAVE_WHOLE) m.whole = true
     return m
   }
 }

@@ -252,7 +252,7 @@ export class Munro {
       const entry = this.log.get(i)
       if (entry !== undefined) this.replicator.push(entry, null)
     }
-    this.replicator.announce(Math.max(before, this.log.start), head.length)
+    this.replicator.announce(Math.max(before, this.log.start), head.length, true)
   }
 
   /**

@@ -38,6 +38,8 @@ export interface RemoteState {
   length: number
   /** Blocks the remote announced (held, or verified and arriving). */
   have: RangeSet
+  /** Blocks the remote announced whole (HAVE `whole`): a subset of `have`. */
+  whole: RangeSet
   /** Subscribers per stripe the remote says it can push (CAPACITY), or null until it said. */
   capacity: number | null
   /** The remote said in its handshake that it is the stream's source (the broadcaster). */
@@ -58,7 +60,7 @@ export class Peer {
   /** Local label of this connection ("p1", "p2", …), for stats and events. */
   readonly id: string
   readonly stream: Duplex
-  readonly remote: RemoteState = { windowStart: 0, length: 0, have: new RangeSet(), capacity: null, source: false }
+  readonly remote: RemoteState = { windowStart: 0, length: 0, have: new RangeSet(), whole: new RangeSet(), capacity: null, source: false }
   readonly stats: PeerStats = {
     bytesSent: 0, bytesReceived: 0, blocksReceived: 0, blocksSent: 0, piecesReceived: 0, piecesSent: 0,
     proofBytesSent: 0, invalid: 0, rtt: null, rate: null

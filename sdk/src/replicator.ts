@@ -139,7 +139,7 @@ export class Replicator {
     peer.remote.windowStart = m.windowStart
     peer.remote.length = m.length
     peer.remote.source = m.source
-    for (const [start, end] of this.heldRanges()) this.sendHave(peer, start, end)
+    for (const [start, end, whole] of this.heldRanges()) this.sendHave(peer, start, end, whole)
     if (this.metadata !== null) peer.send({ type: 'metadata', ...this.metadata })
     // Our capacity now; the others hear of a change at the meter's next tell (toldCapacity is
     // what they were told, so it is not moved here).
@@ -150,20 +150,22 @@ export class Replicator {
     this.scheduler.update()
   }
 
-  /** Ranges of blocks whose header verified, in the window. */
-  private heldRanges (): Array<[number, number]> {
-    const out: Array<[number, number]> = []
+  /** Ranges of blocks whose header verified, in the window, and whether each is held whole. */
+  private heldRanges (): Array<[number, number, boolean]> {
+    const out: Array<[number, number, boolean]> = []
     for (const i of this.log.indices()) {
       if (i >= this.log.length) break // appended but not yet covered by a signed head
+      const whole = isComplete(this.log.get(i) as BlockEntry)
       const last = out[out.length - 1]
-      if (last !== undefined && last[1] === i) last[1] = i + 1
-      else out.push([i, i + 1])
+      if (last !== undefined && last[1] === i && last[2] === whole) last[1] = i + 1
+      else out.push([i, i + 1, whole])
     }
     return out
   }
 
   onhave (peer: Peer, m: Have): void {
     peer.remote.have.add(m.start, m.start + m.count)
+    if (m.whole === true) peer.remote.whole.add(m.start, m.start + m.count)
     // A block it could not serve before may be servable now.
     for (const i of peer.failed.keys()) if (i >= m.start && i < m.start + m.count) peer.failed.delete(i)
     if (m.headLength > peer.remote.length) peer.remote.length = m.headLength
@@ -287,13 +289,16 @@ export class Replicator {
     }
   }
 
-  /** Tells every peer about blocks [start, end), but a held-back block's non-subscribers. */
-  announce (start: number, end: number): void {
+  /**
+   * Tells every peer about blocks [start, end), but a held-back block's non-subscribers;
+   * `whole`: we hold every piece of them.
+   */
+  announce (start: number, end: number, whole: boolean): void {
     const held = end - start === 1 ? this.heldBack.get(start) : undefined
     const holding = held !== undefined && held.until > this.clock.now()
     for (const p of this.peers()) {
       if (!p.handshaked || (holding && !this.hearsAtOnce(p, stripeOf(start)))) continue
-      this.sendHave(p, start, end)
+      this.sendHave(p, start, end, whole)
       held?.told.add(p)
     }
   }
@@ -307,8 +312,8 @@ export class Replicator {
   }
 
   /** HAVE of blocks [start, end) to `peer`, with our head's length. */
-  private sendHave (peer: Peer, start: number, end: number): void {
-    peer.send({ type: 'have', start, count: end - start, headLength: this.log.length })
+  private sendHave (peer: Peer, start: number, end: number, whole: boolean): void {
+    peer.send({ type: 'have', start, count: end - start, headLength: this.log.length, ...(whole ? { whole } : {}) })
   }
 
   /**
@@ -321,10 +326,10 @@ export class Replicator {
    * A block's header verified here: announce it, late to non-subscribers if its stripe is full
    * or left to others ({@link Upstream.leftToOthers}).
    *
-   * The late HAVE goes to every peer not told yet, even one that announced the block itself:
-   * a HAVE sent at header time says pieces are coming, not that they came. A peer that took
-   * the header from a tamperer (or a peer that left) holds it without pieces, and we may be
-   * the only neighbour left that can serve it.
+   * The late HAVE goes to every peer not told yet that has not announced the block whole, even
+   * one that announced it when its header verified: that says pieces are coming, not that they
+   * came. A peer that took the header from a tamperer (or a peer that left) holds it without
+   * pieces, and we may be the only neighbour left that can serve it.
    */
   private announceNew (index: number): void {
     const delay = this.delays.fullHaveDelay
@@ -333,13 +338,14 @@ export class Replicator {
       const held = { until: this.clock.now() + delay, told: new Set<Peer>() }
       this.heldBack.set(index, held) // the timer below takes it out
       this.clock.setTimeout(() => {
-        if (!this.heldBack.delete(index) || this.log.get(index) === undefined) return
+        const entry = this.log.get(index)
+        if (!this.heldBack.delete(index) || entry === undefined) return
         for (const p of this.peers()) {
-          if (p.handshaked && !p.closed && !held.told.has(p) && !p.serving.has(index)) this.sendHave(p, index, index + 1)
+          if (p.handshaked && !p.closed && !held.told.has(p) && !p.remote.whole.has(index) && !p.serving.has(index)) this.sendHave(p, index, index + 1, isComplete(entry))
         }
       }, delay)
     }
-    this.announce(index, index + 1)
+    this.announce(index, index + 1, false)
   }
 
   onrequest (peer: Peer, m: Request): void {
@@ -526,7 +532,7 @@ export class Replicator {
       this.headOf.delete(m.index)
       // Announced once already when the header verified (for cut-through); again now that it is
       // whole, so that peers that gave up on us while we were still receiving it ask again.
-      this.announce(m.index, m.index + 1)
+      this.announce(m.index, m.index + 1, true)
       this.hooks.oncomplete(entry, peer, head)
       this.scheduler.update()
     }
@@ -538,9 +544,11 @@ export class Replicator {
       return
     }
     peer.remote.have.delete(m.index)
+    peer.remote.whole.delete(m.index)
     if (m.windowStart > peer.remote.windowStart) {
       peer.remote.windowStart = m.windowStart
       peer.remote.have.trimBelow(m.windowStart)
+      peer.remote.whole.trimBelow(m.windowStart)
     }
     this.scheduler.failed(peer, m.index)
   }

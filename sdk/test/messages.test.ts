@@ -46,7 +46,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     length: index,
     source: fc.boolean()
   }),
-  fc.record({ type: fc.constant('have' as const), start: index, count: fc.integer({ min: 1, max: MAX_HAVE_SPAN }), headLength: index }),
+  fc.record({ type: fc.constant('have' as const), start: index, count: fc.integer({ min: 1, max: MAX_HAVE_SPAN }), headLength: index, whole: fc.constant(true) }, { requiredKeys: ['type', 'start', 'count', 'headLength'] }),
   fc.record({ type: fc.constant('request' as const), index, fullProof: fc.boolean(), alone: fc.boolean() }),
   fc.record({ type: fc.constant('cancel' as const), index }),
   fc.record({
@@ -157,6 +157,13 @@ describe('message codecs', () => {
 
     it('a varint longer than 8 bytes', () => {
       expect(decodeError(Uint8Array.of(3, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01))).toBe('ERR_DECODE')
+    })
+
+    it('HAVE flags beyond whole (1)', () => {
+      const have = (flags: number): Uint8Array => body(1, w => { w.uint(0).uint(1).uint(1).byte(flags) })
+      expect(decodeMessage(have(1))).toEqual({ type: 'have', start: 0, count: 1, headLength: 1, whole: true })
+      expect(decodeMessage(have(0))).toEqual({ type: 'have', start: 0, count: 1, headLength: 1 })
+      for (const flags of [2, 3, 0x80]) expect(decodeError(have(flags))).toBe('ERR_DECODE')
     })
 
     it('handshake flags beyond source (1)', () => {

@@ -210,15 +210,20 @@ describe('announcing', () => {
     expect(told(2) || told(3)).toBe(false)
     await b.append(bytes('block 4')) // stripe 0: pushed to r by the broadcaster
     expect((await other.next('have', m => m.start === 4, 200)).count).toBe(1)
-    await b.append(bytes('block 5')) // stripe 1: pulled from the broadcaster
-    await until(() => verified.length === 6)
-    expect(told(5)).toBe(false)
-    // A peer that announced the block itself still hears of it: its HAVE may be of a header
-    // whose pieces never come.
-    other.send({ type: 'have', start: 5, count: 1, headLength: 6 })
+    await appendBlocks(b, 2, i => bytes(`block ${5 + i}`)) // stripes 1 and 2: pulled from the broadcaster
+    await until(() => verified.length === 7)
+    expect(told(5) || told(6)).toBe(false)
+    // A peer that announced a block when its header verified still hears of it: its pieces may
+    // never come. One that announced it whole does not.
+    other.send({ type: 'have', start: 5, count: 1, headLength: 7 })
+    other.send({ type: 'have', start: 6, count: 1, headLength: 7, whole: true })
     const at = Date.now()
-    expect((await other.next('have', m => m.start === 5)).count).toBe(1)
+    const late = await other.next('have', m => m.start === 5)
+    expect(late.count).toBe(1)
+    expect(late.whole).toBe(true)
     expect(Date.now() - at).toBeGreaterThan(200)
+    await sleep(100)
+    expect(told(6)).toBe(false)
   })
 
   it('with fullHaveDelay 0 every peer hears of a block at once', async () => {

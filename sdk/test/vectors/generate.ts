@@ -62,7 +62,7 @@ export function sampleMessages (): Message[] {
   const k = (n: number): Uint8Array => vectorBytes(32, n)
   return [
     { type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: k(1), windowStart: 300, length: 1234, source: true },
-    { type: 'have', start: 1000, count: 24, headLength: 1024 },
+    { type: 'have', start: 1000, count: 24, headLength: 1024, whole: true },
     { type: 'request', index: 1023, fullProof: true, alone: true },
     { type: 'cancel', index: 129 },
     {
