@@ -7,7 +7,7 @@
 /** Name carried in the handshake, so that a stray connection of another protocol fails fast. */
 export const PROTOCOL_NAME = 'munro'
 
-/** Wire protocol version; a peer speaking another version is refused in the handshake. 2: PROBE; 3: CAPACITY; 4: the handshake's source flag. */
+/** Wire protocol version; a peer speaking another version is refused in the handshake. 2: PROBE; 3: CAPACITY; 4: flags in the handshake (source) and in HAVE (whole). */
 export const PROTOCOL_VERSION = 4
 
 /**
