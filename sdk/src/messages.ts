@@ -125,6 +125,12 @@ interface Codec<M extends Message> {
 
 const index = (r: Reader, what: string): number => r.uint(what, MAX_INDEX)
 const stripe = (r: Reader): number => r.uint('stripe', STRIPES - 1)
+/** A flags byte of which only the bits in `known` are defined; any other bit is ERR_DECODE. */
+function flagsByte (r: Reader, what: string, known: number): number {
+  const flags = r.byte(`${what} flags`)
+  if ((flags & ~known) !== 0) throw new MunroError('ERR_DECODE', `unknown ${what} flags ${flags}`)
+  return flags
+}
 
 function encodeNodes (w: Writer, nodes: readonly ProofNode[]): void {
   w.uint(nodes.length)
@@ -156,8 +162,7 @@ const handshake: Codec<Handshake> = {
     const discoveryKey = r.fixed(HASH_SIZE, 'discovery key')
     const windowStart = index(r, 'window start')
     const length = index(r, 'length')
-    const flags = version < HANDSHAKE_FLAGS_SINCE && r.remaining === 0 ? 0 : r.byte('handshake flags')
-    if ((flags & ~HANDSHAKE_SOURCE) !== 0) throw new MunroError('ERR_DECODE', `unknown handshake flags ${flags}`)
+    const flags = version < HANDSHAKE_FLAGS_SINCE && r.remaining === 0 ? 0 : flagsByte(r, 'handshake', HANDSHAKE_SOURCE)
     return { type: 'handshake', protocol, version, discoveryKey, windowStart, length, source: flags === HANDSHAKE_SOURCE }
   }
 }
@@ -171,9 +176,7 @@ const have: Codec<Have> = {
   decode: (r) => {
     const m: Have = { type: 'have', start: index(r, 'start'), count: r.uint('count', MAX_HAVE_SPAN), headLength: index(r, 'head length') }
     if (m.count === 0) throw new MunroError('ERR_DECODE', 'empty HAVE')
-    const flags = r.byte('HAVE flags')
-    if ((flags & ~HAVE_WHOLE) !== 0) throw new MunroError('ERR_DECODE', `unknown HAVE flags ${flags}`)
-    if (flags === HAVE_WHOLE) m.whole = true
+    if (flagsByte(r, 'HAVE', HAVE_WHOLE) === HAVE_WHOLE) m.whole = true
     return m
   }
 }
@@ -183,8 +186,7 @@ const request: Codec<Request> = {
   encode: (w, m) => { w.uint(m.index).byte((m.fullProof ? 1 : 0) | (m.alone ? 2 : 0)) },
   decode: (r) => {
     const i = index(r, 'index')
-    const flags = r.byte('flags')
-    if (flags > 3) throw new MunroError('ERR_DECODE', `unknown request flags ${flags}`)
+    const flags = flagsByte(r, 'request', 1 | 2)
     return { type: 'request', index: i, fullProof: (flags & 1) !== 0, alone: (flags & 2) !== 0 }
   }
 }
