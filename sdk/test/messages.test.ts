@@ -126,9 +126,10 @@ describe('message codecs', () => {
     fc.assert(fc.property(message, fc.nat(), (m, n) => {
       const bytes = encodeMessage(m)
       if (m.type === 'piece') return // a piece's data runs to the end of its frame: a prefix may be a shorter piece
-      if (m.type === 'handshake' && m.version < 4) return // before version 4 a handshake ends without flags
       const len = 1 + (n % (bytes.length - 1))
       if (len === bytes.length) return
+      // Before version 4 a handshake ends without its flags byte: that one prefix is whole.
+      if (m.type === 'handshake' && m.version < 4 && len === bytes.length - 1) return
       expect(decodeError(bytes.subarray(0, len))).toBe('ERR_DECODE')
     }), { numRuns: 1000 })
   })
