@@ -27,6 +27,8 @@ function render (s: WatchStats): void {
   setStat('stat-buffer', `${s.bufferSeconds.toFixed(2)} s`, s.bufferSeconds)
   setStat('stat-verified', String(s.verifiedBlocks), s.verifiedBlocks)
   setStat('stat-rejected', String(s.rejectedBlocks), s.rejectedBlocks)
+  const rescued = s.swarm.peers.some(p => p.rescue)
+  setStat('stat-late', `${s.swarm.lateBlocks}${rescued ? ' (rescue link to the broadcaster)' : ''}`, s.swarm.lateBlocks)
   setStat('stat-start', s.startIndex === null ? '–' : `${s.startIndex}${s.startedAtKeyframe === true ? ' (keyframe)' : ''}`,
     s.startIndex === null ? null : `${s.startIndex}:${s.startedAtKeyframe === true ? 'keyframe' : 'other'}`)
   const j = s.join

@@ -91,6 +91,7 @@ function mainRow (r: Run): Record<string, string | number> {
     undelivered: pct(s.delivery.undelivered / Math.max(1, s.delivery.expected)),
     dup: pct(s.duplicateShare),
     pushed: pct(s.pushedShare),
+    rescue: s.rescueLinks,
     'start p50/p95 ms': `${fmt(s.startup.firstKeyframe.p50)}/${fmt(s.startup.firstKeyframe.p95)}`,
     'log MB/peer': s.memory.meanLogBytes / 1e6,
     'heap MB/peer': r.heapPerPeer / 1e6,
@@ -107,7 +108,7 @@ async function shortcutCheck (): Promise<Record<string, unknown>> {
   const figures = (r: SimResult): Record<string, unknown> => ({
     broadcasterUploadMultiple: r.broadcasterUploadMultiple, offload: r.offload, latency: r.latency,
     latencyByHop: r.latencyByHop, startup: r.startup, delivery: r.delivery, duplicateBytes: r.duplicateBytes,
-    bytesByType: r.bytesByType, invalidDrops: r.invalidDrops
+    bytesByType: r.bytesByType, invalidDrops: r.invalidDrops, rescueLinks: r.rescueLinks
   })
   const identical = JSON.stringify(figures(own)) === JSON.stringify(figures(shared))
   printTable('Shortcut check: 50 viewers, 10 s, mesh — own signature cache per peer vs one shared cache', [

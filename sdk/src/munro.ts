@@ -38,6 +38,8 @@ export interface PeerInfo {
   label: string | null
   /** Length of the remote's newest signed head. */
   length: number
+  /** A rescue link ({@link Munro.setPeerRescue}). */
+  rescue: boolean
   stats: Readonly<PeerStats>
 }
 
@@ -86,6 +88,12 @@ export interface MunroStats {
    */
   blocksPushed: number
   blocksPulled: number
+  /**
+   * Blocks that completed a second or more after a peer first announced them, or never before
+   * the window passed them (scheduler.ts `LATE_MS`): the swarm could not feed us in time. The
+   * swarm asks the broadcaster for a rescue link when these keep coming.
+   */
+  lateBlocks: number
 }
 
 interface Waiter { resolve: (data: Uint8Array) => void, reject: (err: Error) => void }
@@ -439,7 +447,7 @@ export class Munro {
   }
 
   private peerInfo (p: Peer): PeerInfo {
-    return { id: p.id, label: p.label, length: p.remote.length, stats: p.stats }
+    return { id: p.id, label: p.label, length: p.remote.length, rescue: p.rescue, stats: p.stats }
   }
 
   /** Connected peers. */
@@ -483,6 +491,18 @@ export class Munro {
     if (peer !== undefined) peer.priority = priority
   }
 
+  /**
+   * Marks the connection of a stream returned from `peerStream()` a rescue link (or not), on both
+   * ends of a link between the broadcaster and a viewer the swarm cannot feed in time. The
+   * broadcaster takes no subscription from it and serves its pulls of a block only once the
+   * swarm had `rootPullDelay` to deliver it (they are not counted as its children's repairs); the
+   * viewer asks it only for blocks no other peer can give, and does not pick it as an upstream.
+   */
+  setPeerRescue (stream: Duplex, rescue: boolean): void {
+    const peer = this.peerOf(stream)
+    if (peer !== undefined) peer.rescue = rescue
+  }
+
   /** The connection of a stream returned from `peerStream()`. */
   private peerOf (stream: Duplex): Peer | undefined {
     for (const p of this.connections) if (p.stream === stream) return p
@@ -506,7 +526,8 @@ export class Munro {
       signatureVerifications: this.cache.verifications,
       signatureCacheHits: this.cache.hits,
       blocksPushed: this.replicator.arrivals.pushed,
-      blocksPulled: this.replicator.arrivals.pulled
+      blocksPulled: this.replicator.arrivals.pulled,
+      lateBlocks: this.scheduler.late
     }
   }
 

@@ -61,6 +61,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<MunroOptions, 'keyPair' | 'signature
   pushGrace: 300,
   rootPullDelay: 1000,
   fullHaveDelay: 1000,
+  rescueDelay: 500,
   expectedBitrate: 2_500_000,
   clock: systemClock,
   random: Math.random
@@ -77,6 +78,7 @@ export function resolveOptions (writable: boolean, options: Partial<MunroOptions
   if (!(o.pushGrace >= 0)) throw outOfRange('pushGrace', 'a non-negative number of ms')
   if (!(o.rootPullDelay >= 0)) throw outOfRange('rootPullDelay', 'a non-negative number of ms')
   if (!(o.fullHaveDelay >= 0 && o.fullHaveDelay < Infinity)) throw outOfRange('fullHaveDelay', 'a non-negative number of ms')
+  if (!(o.rescueDelay >= 0 && o.rescueDelay < Infinity)) throw outOfRange('rescueDelay', 'a non-negative number of ms')
   if (!(o.expectedBitrate >= 0 && o.expectedBitrate < Infinity)) throw outOfRange('expectedBitrate', 'a non-negative number of bits/s')
   if (!Number.isInteger(o.signEvery) || o.signEvery < 1) throw outOfRange('signEvery', 'an integer ≥ 1')
   if (!Number.isInteger(o.maxBlocks) || o.maxBlocks < 1) throw outOfRange('maxBlocks', 'an integer ≥ 1')

@@ -89,6 +89,12 @@ export class Peer {
    * broadcaster's other children): with our upload full, its subscription displaces another's.
    */
   priority = false
+  /**
+   * A rescue link (munro's `setPeerRescue`). On the broadcaster: a viewer the swarm cannot feed
+   * in time, served pulls of what the swarm had `rootPullDelay` to give it, never pushed to. On a
+   * viewer: its link to the broadcaster, asked only when no other peer can serve a block.
+   */
+  rescue = false
   closed = false
   private readonly decoder = new FrameDecoder()
   private closeError: Error | null = null

@@ -28,7 +28,7 @@
  */
 import * as flat from 'flat-tree'
 import type { Clock } from './clock.js'
-import { PROTOCOL_NAME, PROTOCOL_VERSION, STRIPES, SUBSCRIBER_BACKLOG } from './constants.js'
+import { MAX_PEER_BACKLOG, PROTOCOL_NAME, PROTOCOL_VERSION, STRIPES, SUBSCRIBER_BACKLOG } from './constants.js'
 import { MunroError } from './errors.js'
 import { isComplete, type BlockEntry, type BlockLog } from './log.js'
 import { equalBytes, isRootOf, lastLeaf, rootFor, type ProofNode } from './merkle-tree.js'
@@ -95,10 +95,11 @@ export class Replicator {
     private readonly pushCopies: () => number,
     /**
      * `rootPullDelay` (broadcaster: ms after a push during which others' pulls of that block are
-     * answered BUSY) and `fullHaveDelay` (receiver: how late non-subscribers hear of a block whose
-     * stripe is full here); see upstream.ts.
+     * answered BUSY), `fullHaveDelay` (receiver: how late non-subscribers hear of a block whose
+     * stripe is full here) and `rescueDelay` (broadcaster: ms after an append during which a
+     * rescue viewer's pulls of it are answered BUSY); see upstream.ts.
      */
-    private readonly delays: Pick<UpstreamOptions, 'rootPullDelay' | 'fullHaveDelay'> = { rootPullDelay: 0, fullHaveDelay: 0 }
+    private readonly delays: Pick<UpstreamOptions, 'rootPullDelay' | 'fullHaveDelay' | 'rescueDelay'> = { rootPullDelay: 0, fullHaveDelay: 0, rescueDelay: 0 }
   ) {}
 
   /** The handshake every connection opens with. */
@@ -175,7 +176,8 @@ export class Replicator {
 
   onsubscribe (peer: Peer, start: number, stripe: number): void {
     if (peer.subscriptions.has(stripe)) { peer.subscribedFrom = Math.min(peer.subscribedFrom, start); return }
-    if (this.barred.holds(peer, stripe, this.clock.now())) { peer.send({ type: 'choke', stripe }); return }
+    // A rescue viewer is served late blocks only; the stripes go to children that fan out.
+    if ((peer.rescue && this.upstream === null) || this.barred.holds(peer, stripe, this.clock.now())) { peer.send({ type: 'choke', stripe }); return }
     if (!this.hasRoom(stripe) && !this.rebalance(peer, stripe) && !this.displace(peer, stripe)) {
       peer.send({ type: 'choke', stripe })
       return
@@ -360,9 +362,13 @@ export class Replicator {
     // requester is told to go elsewhere (it will, at once) instead of queueing behind it. The
     // broadcaster also turns away young blocks it already pushed (`rootPullDelay`), unless the
     // requester has no one else to get them from.
+    // A rescue viewer gets only blocks the swarm had that long to give it, `alone` or not.
     const pushed = this.pushedAt.get(m.index)
-    if (this.uploadBacklog() > this.busyLimit() ||
-        (pushed !== undefined && !m.alone && this.clock.now() - pushed < this.delays.rootPullDelay && this.forwardedElsewhere(peer, stripeOf(m.index)))) {
+    const young = (since: number | undefined): boolean => since !== undefined && this.clock.now() - since < this.delays.rootPullDelay
+    const early = this.upstream === null && (peer.rescue
+      ? this.clock.now() - entry.verifiedAt < this.delays.rescueDelay
+      : young(pushed) && !m.alone && this.forwardedElsewhere(peer, stripeOf(m.index)))
+    if (this.uploadBacklog() > (peer.rescue ? Math.min(MAX_PEER_BACKLOG, this.busyLimit()) : this.busyLimit()) || early) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })
       return
     }
@@ -370,7 +376,8 @@ export class Replicator {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.NOT_HELD, windowStart: this.log.start })
       return
     }
-    if (pushed !== undefined && !peer.subscriptions.has(stripeOf(m.index))) this.repaired(m.index)
+    // A rescue viewer's pulls say the swarm is short of upload, not that the stripe's subscriber failed.
+    if (pushed !== undefined && !peer.rescue && !peer.subscriptions.has(stripeOf(m.index))) this.repaired(m.index)
   }
 
   /** Broadcaster: whether another peer than `peer` subscribes to `stripe` (and forwards it). */
@@ -579,6 +586,7 @@ export class Replicator {
   prune (start: number): void {
     for (const i of this.headOf.keys()) if (i < start) this.headOf.delete(i)
     for (const i of this.pushedAt.keys()) if (i < start) this.pushedAt.delete(i)
+    this.scheduler.prune(start)
     for (const p of this.peers()) {
       for (const n of p.sentNodes) if (lastLeaf(n) < start && lastLeaf(flat.parent(n)) < start) p.sentNodes.delete(n)
       for (const i of p.serving.keys()) if (i < start) p.serving.delete(i)

@@ -12,6 +12,7 @@ import type { BlockLog, WindowOptions } from './log.js'
 import { isComplete } from './log.js'
 import { DEFAULT_PEER_RATE } from './constants.js'
 import type { Peer } from './peer.js'
+import type { UpstreamOptions } from './upstream.js'
 
 /** Scheduler settings. */
 export interface SchedulerOptions {
@@ -43,19 +44,40 @@ interface Inflight {
 /** Weight of a new sample in a peer's smoothed delivery rate. */
 const RATE_SMOOTHING = 0.3
 
+/**
+ * A block that completes this long (ms) after a peer first announced it to us, or never before
+ * the window passes it, came late ({@link Scheduler.late}). In the simulator a block completes
+ * 100–300 ms after its first HAVE through a working swarm (the HAVE → REQUEST → DATA round and
+ * one block's transfer); one second means no neighbour could give it, and at 2 s from the
+ * append it misses playback. Measured on our own clock from our own first sight of the block,
+ * so it needs no clock shared with the broadcaster.
+ */
+export const LATE_MS = 1000
+
 export class Scheduler {
   private readonly inflight = new Map<number, Inflight>()
   /** Blocks asked for by `get` outside the eager range. */
   readonly explicit = new Set<number>()
   /** First block downloaded eagerly; null until the live edge is known (receivers). */
   wantFrom: number | null = null
+  /** Blocks that came late or never ({@link LATE_MS}), since this instance started. */
+  late = 0
+  /**
+   * When each wanted block was first announced to us (local clock), by the swarm (`peers`) and by
+   * a rescue link (`rescue`). The swarm's announcement is the one that counts: the broadcaster
+   * announces every block first, and timed from its HAVE every block of a deep viewer in a large
+   * swarm looks late (see {@link firstHeard}).
+   */
+  private readonly heardAt = { peers: new Map<number, number>(), rescue: new Map<number, number>() }
+  /** Those of them already counted late while still missing. */
+  private readonly overdue = new Set<number>()
 
   constructor (
     private readonly log: BlockLog,
     private readonly peers: () => Iterable<Peer>,
     private readonly clock: Clock,
     private readonly random: Random,
-    private readonly opts: SchedulerOptions & Pick<WindowOptions, 'maxBlocks'>,
+    private readonly opts: SchedulerOptions & Pick<WindowOptions, 'maxBlocks'> & Pick<UpstreamOptions, 'rescueDelay'>,
     private readonly onunavailable: (index: number) => void,
     /** Until when a block is left to our upstream's push before it may be pulled (0: now). */
     private readonly holdUntil: (index: number) => number = () => 0
@@ -100,7 +122,12 @@ export class Scheduler {
       for (const p of peers) {
         let budget = this.opts.maxBlocks
         for (const [start, end] of p.remote.have.descending()) {
-          for (let i = end - 1; i >= Math.max(start, from) && budget > 0; i--, budget--) if (this.needed(i)) wanted.add(i)
+          for (let i = end - 1; i >= Math.max(start, from) && budget > 0; i--, budget--) {
+            if (!this.needed(i)) continue
+            wanted.add(i)
+            const heard = p.rescue ? this.heardAt.rescue : this.heardAt.peers
+            if (!heard.has(i)) heard.set(i, this.clock.now())
+          }
           if (budget === 0 || start <= from) break
         }
       }
@@ -113,6 +140,7 @@ export class Scheduler {
     const now = this.clock.now()
     for (const index of candidates) {
       if (this.inflight.has(index)) continue // listed twice (eager and explicit) and just requested
+      this.countIfLate(index, now)
       const hold = this.explicit.has(index) ? 0 : this.holdUntil(index)
       if (hold > now) { this.wakeAtTime(hold); continue }
       const peer = this.pick(peers, index, now)
@@ -142,6 +170,12 @@ export class Scheduler {
       if (!p.remote.have.has(index) || (p.failed.get(index) ?? 0) > now) continue
       if (p.inflight.size >= this.opts.maxInflightPerPeer) continue
       let score = (p.stats.rate ?? DEFAULT_PEER_RATE) / (1 + p.inflight.size)
+      // A rescue link to the broadcaster serves only what the swarm did not give us in time
+      // (munro's `setPeerRescue`): it is asked once that time is up, and then like any peer.
+      if (p.rescue) {
+        const at = (this.firstHeard(index) ?? now) + this.opts.rescueDelay
+        if (at > now) { this.wakeAtTime(at); continue }
+      }
       if (p.chokedUs) score -= 1e9
       if (score > bestScore || (score === bestScore && this.random() < 0.5)) { best = p; bestScore = score }
     }
@@ -200,6 +234,8 @@ export class Scheduler {
 
   /** Block `index` of `byteLength` bytes is complete: updates its sender's delivery rate. */
   complete (index: number, byteLength: number): void {
+    this.countIfLate(index, this.clock.now())
+    this.forget(index)
     const req = this.inflight.get(index)
     if (req !== undefined) {
       const sample = byteLength / Math.max(1, this.clock.now() - req.startedAt)
@@ -230,6 +266,38 @@ export class Scheduler {
     peer.failed.set(index, this.clock.now() + BUSY_BACKOFF_MS)
     if (this.inflight.get(index)?.peer === peer) this.clear(index)
     this.update()
+  }
+
+  /**
+   * Counts block `index` late, once, if it was first announced LATE_MS or more before `now`: as
+   * it completes, or while it is still missing (a starving viewer must not wait for its window
+   * to pass its blocks to know).
+   */
+  private countIfLate (index: number, now: number): void {
+    const heard = this.firstHeard(index)
+    if (heard === undefined || now - heard < LATE_MS || this.overdue.has(index)) return
+    this.overdue.add(index)
+    this.late++
+  }
+
+  /** When the swarm first announced block `index`, else a rescue link (undefined: neither). */
+  private firstHeard (index: number): number | undefined {
+    return this.heardAt.peers.get(index) ?? this.heardAt.rescue.get(index)
+  }
+
+  private forget (index: number): void {
+    this.heardAt.peers.delete(index)
+    this.heardAt.rescue.delete(index)
+    this.overdue.delete(index)
+  }
+
+  /** The window moved to `start`: blocks before it that were announced but never came were late. */
+  prune (start: number): void {
+    for (const i of new Set([...this.heardAt.peers.keys(), ...this.heardAt.rescue.keys()])) {
+      if (i >= start) continue
+      if (!this.overdue.has(i)) this.late++
+      this.forget(i)
+    }
   }
 
   /** Drops every request held by a closed peer and reassigns them. */

@@ -79,6 +79,16 @@ export interface UpstreamOptions {
    * @default 1000
    */
   fullHaveDelay: number
+  /**
+   * Rescue links (munro's `setPeerRescue`, swarm/topology.ts): the broadcaster answers a rescue
+   * viewer's pull of a block BUSY until this many ms after the append, and the viewer asks its
+   * rescue link for a block only this long after the block was first announced to it. The swarm
+   * gets that long to deliver, so the broadcaster sends a rescue viewer only what the swarm did
+   * not give it in time. Ten viewers short of upload (seed 1, misses after 10 s): 1000 ms left
+   * 21% of blocks late, 500 ms 8%, 0 ms 10% with the broadcaster's uplink full.
+   * @default 500
+   */
+  rescueDelay: number
 }
 
 /** The stripe of block `index`. */
@@ -138,12 +148,13 @@ export class Upstream {
    */
   leftToOthers (stripe: number): boolean {
     if (this.parents[stripe]?.remote.source === true) return false
-    for (const p of this.peers()) if (p.remote.source && p.handshaked && !p.closed) return true
+    for (const p of this.peers()) if (p.remote.source && !p.rescue && p.handshaked && !p.closed) return true
     return false
   }
 
   /** A peer told us of block `index` (HAVE, or a pushed DATA). */
   heard (peer: Peer, index: number): void {
+    if (peer.rescue) return // a rescue link pushes nothing: its announcements are no upstream's
     const list = this.announcers.get(index)
     if (list !== undefined) {
       if (list.length < 2 && !list.includes(peer)) { list.push(peer); this.evaluate(stripeOf(index)) }

@@ -6,6 +6,7 @@ import { NoDataReason } from '../src/messages.js'
 import type { Munro } from '../src/munro.js'
 import { DEFAULT_OPTIONS } from '../src/options.js'
 import { MAX_REPAIRS } from '../src/replicator.js'
+import { LATE_MS } from '../src/scheduler.js'
 import {
   appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, frameTransform, manualClock, pattern,
   rawRemote, record, rejection, sleep, tap, teardown, text, until, waitFor, type RawRemote
@@ -226,6 +227,19 @@ describe('announcing', () => {
     expect(told(6)).toBe(false)
   })
 
+  it('a viewer on a rescue link to the broadcaster is no child of it: it tells others at once', async () => {
+    const b = createBroadcaster({ rescueDelay: 0 })
+    const r = createReceiver(b, { start: 0, fullHaveDelay: 400, rescueDelay: 0 })
+    const other = rawRemote(r)
+    other.handshake()
+    const link = connect(b, r)
+    b.setPeerRescue(link.a, true)
+    r.setPeerRescue(link.b, true)
+    await sleep(20)
+    await b.append(bytes('block 0'))
+    expect((await other.next('have', m => m.start === 0, 300)).count).toBe(1)
+  })
+
   it('with fullHaveDelay 0 every peer hears of a block at once', async () => {
     const { b, other } = await fullOnStripe0(0)
     await b.append(bytes('block 0'))
@@ -328,6 +342,104 @@ describe('broadcaster stripe roots', () => {
     await b.append(bytes(`block ${n}`))
     starved.send({ type: 'request', index: n, fullProof: false, alone: false })
     expect((await starved.next('data')).index).toBe(n)
+  })
+})
+
+describe('rescue links', () => {
+  it('the broadcaster chokes a rescue viewer\'s subscriptions and answers its pulls BUSY until rescueDelay after the append, alone or not', async () => {
+    const { clock, advance } = manualClock()
+    const b = createBroadcaster({ clock })
+    const rescued = rawRemote(b)
+    b.setPeerRescue(rescued.stream, true)
+    rescued.handshake()
+    rescued.send({ type: 'subscribe', start: 0, stripe: 1 })
+    expect((await rescued.next('choke')).stripe).toBe(1)
+    await b.append(bytes('block 0')) // no subscriber: not pushed, which serves a child at once
+    rescued.send({ type: 'request', index: 0, fullProof: false, alone: true })
+    expect((await rescued.next('no-data')).reason).toBe(NoDataReason.BUSY)
+    advance(DEFAULT_OPTIONS.rescueDelay - 1)
+    rescued.send({ type: 'request', index: 0, fullProof: false, alone: true })
+    expect((await rescued.next('no-data')).reason).toBe(NoDataReason.BUSY)
+    advance(1)
+    rescued.send({ type: 'request', index: 0, fullProof: false, alone: false })
+    expect((await rescued.next('data')).index).toBe(0)
+  })
+
+  it("a rescue viewer's pulls are not repairs: the stripe's subscriber keeps its stripe", async () => {
+    const { clock, advance } = manualClock()
+    const b = createBroadcaster({ clock })
+    const root = rawRemote(b)
+    root.handshake()
+    root.send({ type: 'subscribe', start: 0, stripe: 0 })
+    const rescued = rawRemote(b)
+    b.setPeerRescue(rescued.stream, true)
+    rescued.handshake()
+    await sleep(20)
+    const n = MAX_REPAIRS * STRIPES
+    for (let i = 0; i < n; i++) await b.append(bytes(`block ${i}`))
+    advance(DEFAULT_OPTIONS.rootPullDelay)
+    for (let k = 0; k < MAX_REPAIRS; k++) {
+      rescued.send({ type: 'request', index: k * STRIPES, fullProof: false, alone: false })
+      expect((await rescued.next('data')).index).toBe(k * STRIPES)
+    }
+    await sleep(20)
+    expect(root.received.some(m => m.type === 'choke')).toBe(false)
+  })
+
+  it('a viewer asks its rescue link for a block only rescueDelay after it was first announced, never subscribes to it, and counts the block late', async () => {
+    const { clock, advance } = manualClock()
+    const b = createBroadcaster({ clock })
+    const v = createReceiver(b, { clock, start: 0 })
+    const requests: number[] = []
+    const subscribes: number[] = []
+    const link = connect(b, v, {
+      bToA: [frameTransform(m => {
+        if (m.type === 'request') requests.push(m.index)
+        if (m.type === 'subscribe') subscribes.push(m.stripe)
+        return undefined
+      })]
+    })
+    b.setPeerRescue(link.a, true)
+    v.setPeerRescue(link.b, true)
+    await sleep(20)
+    await b.append(bytes('block 0'))
+    await sleep(20)
+    expect(requests).toEqual([])
+    advance(DEFAULT_OPTIONS.rescueDelay)
+    await waitFor(v, 'verified', e => e.index === 0)
+    expect(requests).toEqual([0])
+    expect(v.stats().lateBlocks).toBe(0) // LATE_MS after first announced is later still
+    await b.append(bytes('block 1'))
+    await sleep(20)
+    advance(LATE_MS)
+    await waitFor(v, 'verified', e => e.index === 1)
+    expect(v.stats().lateBlocks).toBe(1)
+    expect(subscribes).toEqual([])
+  })
+})
+
+describe('late blocks', () => {
+  it('a block that completes LATE_MS or more after its first announcement, or that the window passes unreceived, is late', async () => {
+    const { clock, advance } = manualClock()
+    const b = createBroadcaster({ clock })
+    const v = createReceiver(b, { clock, start: 0, maxBlocks: 2 })
+    let hold = true
+    const held: Message[] = []
+    connect(b, v, { aToB: [frameTransform(m => { if (hold && (m.type === 'data' || m.type === 'piece') && m.index === 0) { held.push(m); return null } })] })
+    await sleep(20)
+    await b.append(bytes('block 0'))
+    await sleep(20)
+    advance(LATE_MS - 1)
+    await b.append(bytes('block 1'))
+    await waitFor(v, 'verified', e => e.index === 1)
+    expect(v.stats().lateBlocks).toBe(0) // block 1 came at once; block 0 is not late yet
+    for (let i = 2; i < 4; i++) {
+      await b.append(bytes(`block ${i}`))
+      await waitFor(v, 'verified', e => e.index === i)
+    }
+    expect(v.stats().start).toBeGreaterThan(0)
+    expect(v.stats().lateBlocks).toBe(1) // block 0: the window passed it
+    hold = false
   })
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { simulate, VirtualClock, type SimOptions, type SimResult } from '../src/sim/index.js'
+import { DEFAULT_TOPOLOGY } from '../src/swarm/topology.js'
 
 /** 50 viewers with enough upload, one tampering peer, lossy 20–80 ms links, a 4 s stream. */
 const scenario: Partial<SimOptions> = {
@@ -54,6 +55,36 @@ describe('swarm simulator', () => {
   it('another seed gives other numbers', async () => {
     const other = await simulate({ ...scenario, seed: 8, sharedSignatureCache: true })
     expect(other.latency).not.toEqual(first.latency)
+  }, 30_000)
+})
+
+describe('a swarm short of upload', () => {
+  /** Eight viewers at 1 Mbit/s: 3.2 copies of the stream's upload for the seven beyond the first. */
+  const short: Partial<SimOptions> = {
+    seed: 7,
+    viewers: 8,
+    durationMs: 15_000,
+    warmupMs: 1500,
+    tailMs: 3000,
+    steadyFromMs: 6000,
+    uploadMix: [{ label: 'weak', share: 1, bitsPerSecond: 1_000_000 }]
+  }
+
+  it('starving viewers take rescue links to the broadcaster and get their blocks; without them most never come', async () => {
+    const rescued = await simulate(short)
+    const alone = await simulate({ ...short, topology: { ...DEFAULT_TOPOLOGY, rescueLateBlocks: 0 } })
+    expect(rescued.errors.count).toBe(0)
+    expect(rescued.rescueLinks).toBeGreaterThan(0)
+    expect(alone.rescueLinks).toBe(0)
+    const steady = rescued.steady as NonNullable<SimResult['steady']>
+    const unrescued = alone.steady as NonNullable<SimResult['steady']>
+    expect(steady.undelivered).toBeLessThanOrEqual(0.02 * steady.expected)
+    expect(unrescued.undelivered).toBeGreaterThan(0.5 * unrescued.expected)
+    expect(steady.deadlineMissShare).toBeLessThan(0.25)
+    expect(unrescued.deadlineMissShare).toBeGreaterThan(0.5)
+    // The broadcaster gives what the swarm cannot: more than its one copy, less than a star's eight.
+    expect(rescued.broadcasterUploadMultiple).toBeGreaterThan(alone.broadcasterUploadMultiple)
+    expect(rescued.broadcasterUploadMultiple).toBeLessThan(8)
   }, 30_000)
 })
 

@@ -118,6 +118,32 @@ describe('swarm over WebRTC', { retry: 2 }, () => {
     expect(bs.stats().bytesSent / (12 * BLOCK)).toBeLessThan(1.6)
   }, 60_000)
 
+  it('a starving viewer gets a rescue link to the full broadcaster, beyond its children, and blocks over it', async () => {
+    const b = munro()
+    const bs = peer(b, { maxBroadcasterPeers: 1 })
+    const child = viewer(b)
+    await until(() => bs.stats().peers.length === 1, 15_000, 'a child to connect to the broadcaster')
+    // Measured weak (it never dials the broadcaster as a child), and its blocks keep coming late.
+    const starving = munro(b.id, { start: 0, requestTimeout: 1000 })
+    Object.defineProperty(starving, 'uploadCopies', { get: () => 0.4 })
+    let late = 0
+    const stats = starving.stats.bind(starving)
+    starving.stats = () => ({ ...stats(), lateBlocks: (late += 1) })
+    const ss = peer(starving)
+    const rescueOf = (s: Swarm): boolean => s.stats().peers.some(p => p.rescue)
+    await until(() => rescueOf(bs) && rescueOf(ss), 15_000, 'the rescue link to open')
+    const link = bs.stats().peers.find(p => p.rescue)
+    expect(link?.id).toBe(ss.stats().peerId)
+    expect(bs.stats().peers.filter(p => !p.rescue).map(p => p.id)).toEqual([child.s.stats().peerId]) // the child kept its slot
+    expect(ss.stats().peers.find(p => p.rescue)?.role).toBe('broadcaster')
+    // Both cores were told: the broadcaster serves it late blocks only, it asks the broadcaster last.
+    expect(b.peers.find(p => p.label === `viewer:${link?.id ?? ''}`)?.rescue).toBe(true)
+    expect(starving.peers.filter(p => p.rescue).map(p => p.label)).toEqual([`broadcaster:${bs.stats().peerId ?? ''}`])
+    await appendPaced(b, 0, 10)
+    await until(() => holdsAll(starving, 0, 10) && holdsAll(child.m, 0, 10), 20_000, 'both to hold every block')
+    await expectBlocks(starving, 0, 10)
+  }, 60_000)
+
   it('keeps serving when a viewer leaves mid-stream', async () => {
     const b = munro()
     peer(b)

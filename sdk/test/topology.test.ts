@@ -3,7 +3,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { PeerRole } from '../src/signaling/protocol.js'
-import { DEFAULT_TOPOLOGY, extraPeers, pickDials, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, UNMEASURED_ROOT_RETRY_MS, type TopologyState } from '../src/swarm/topology.js'
+import {
+  DEFAULT_TOPOLOGY, extraPeers, LateBlocks, pickDials, refusalBackoff, RESCUE_IDLE_MS, RESCUE_WINDOW_MS, rescueDial, rescueIdle, rootToReplace,
+  shouldAccept, siblingsOf, UNMEASURED_ROOT_RETRY_MS, wantsRescue, type TopologyState
+} from '../src/swarm/topology.js'
 
 const opts = DEFAULT_TOPOLOGY
 const room = (viewers: number, broadcaster = true): Map<string, PeerRole> => {
@@ -13,7 +16,7 @@ const room = (viewers: number, broadcaster = true): Map<string, PeerRole> => {
   return m
 }
 const state = (extra: Partial<TopologyState> = {}): TopologyState => ({
-  role: 'viewer', id: 'me', members: room(20), connected: new Set(), backoff: new Map(), now: 1000, upload: null, siblings: new Set(), ...extra
+  role: 'viewer', id: 'me', members: room(20), connected: new Set(), backoff: new Map(), now: 1000, upload: null, siblings: new Set(), rescue: new Set(), starving: false, ...extra
 })
 const ids = (n: number, prefix = 'v'): Set<string> => new Set(Array.from({ length: n }, (_, i) => `${prefix}${i}`))
 const rnd = (): number => 0.5
@@ -123,5 +126,53 @@ describe("choosing the broadcaster's children", () => {
     expect(rootToReplace(opts, children(0.4, 0.4), null)).toBe(null)
     expect(rootToReplace(opts, children(0.4, 0.4), 2)).toBe(null)
     expect(rootToReplace(opts, children(8, null), 20)).toBe(null)
+  })
+})
+
+describe('rescue links', () => {
+  it('a viewer starves once rescueLateBlocks late blocks came within RESCUE_WINDOW_MS, and stops when they age out', () => {
+    const late = new LateBlocks()
+    late.update(0, 0)
+    late.update(opts.rescueLateBlocks - 1, 1000)
+    expect(wantsRescue(opts, late, 1000)).toBe(false)
+    late.update(opts.rescueLateBlocks, 2000)
+    expect(wantsRescue(opts, late, 2000)).toBe(true)
+    expect(wantsRescue(opts, late, 1000 + RESCUE_WINDOW_MS)).toBe(false) // the first ones aged out
+    expect(wantsRescue({ ...opts, rescueLateBlocks: 0 }, late, 2000)).toBe(false)
+  })
+
+  it('a rescue link is idle RESCUE_IDLE_MS after the last late block', () => {
+    const late = new LateBlocks()
+    expect(rescueIdle(late, 0)).toBe(true)
+    late.update(4, 5000)
+    expect(rescueIdle(late, 5000 + RESCUE_IDLE_MS - 1)).toBe(false)
+    late.update(4, 5000 + RESCUE_IDLE_MS - 1) // no new late block
+    expect(rescueIdle(late, 5000 + RESCUE_IDLE_MS)).toBe(true)
+  })
+
+  it('a starving viewer measured weak dials the broadcaster for a rescue link; a fed one, or one in back-off, does not', () => {
+    const weak = { upload: 0.4, connected: ids(opts.maxPeers) }
+    expect(pickDials(opts, state({ ...weak, starving: true }), rnd)).toEqual([])
+    expect(rescueDial(opts, state({ ...weak, starving: true }))).toBe('b')
+    expect(rescueDial(opts, state(weak))).toBeNull()
+    expect(rescueDial(opts, state({ ...weak, starving: true, backoff: new Map([['b', 5000]]) }))).toBeNull()
+    expect(rescueDial(opts, state({ ...weak, starving: true, connected: new Set([...weak.connected, 'b']) }))).toBeNull()
+    // One that dials the broadcaster as a child anyway (measured strong) asks for no rescue.
+    expect(rescueDial(opts, state({ upload: 5, connected: ids(opts.maxPeers), starving: true }))).toBeNull()
+  })
+
+  it('the broadcaster takes maxRescuePeers rescue links beyond its children; they take no slot on either side', () => {
+    const children = ids(opts.maxBroadcasterPeers)
+    const rescued = ids(opts.maxRescuePeers, 'r')
+    const b = (connected: Set<string>, rescue: Set<string>): TopologyState => state({ role: 'broadcaster', id: 'b', connected, rescue })
+    expect(shouldAccept(opts, b(children, new Set()), 'viewer', 'x', true)).toBe(true)
+    expect(shouldAccept(opts, b(new Set([...children, ...rescued]), rescued), 'viewer', 'x', true)).toBe(false)
+    expect(shouldAccept(opts, b(new Set([...rescued]), rescued), 'viewer', 'x', false)).toBe(true) // a child's slot is still free
+    expect(shouldAccept({ ...opts, maxRescuePeers: 0 }, b(new Set(), new Set()), 'viewer', 'x', true)).toBe(false)
+
+    expect(shouldAccept(opts, state({ connected: new Set() }), 'viewer', 'x', true)).toBe(false) // viewers give none
+    // The broadcaster fills a child slot though rescue links are open; a viewer's rescue link is not one of its maxPeers.
+    expect(pickDials(opts, b(new Set([...rescued]), rescued), rnd)).toHaveLength(1)
+    expect(pickDials(opts, state({ upload: 0.4, connected: new Set([...ids(opts.maxPeers - 1), 'b']), rescue: new Set(['b']) }), rnd)).toHaveLength(1)
   })
 })

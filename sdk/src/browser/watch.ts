@@ -325,6 +325,6 @@ export function watch (options: WatchOptions): WatchHandle {
 function emptySwarmStats (): SwarmStats {
   return {
     role: 'viewer', peerId: null, peers: [], bytesSent: 0, bytesReceived: 0, blocksFromBroadcaster: 0,
-    blocksFromPeers: 0, p2pRatio: null, invalid: 0, banned: 0, latencyMs: null, uploadCopies: null
+    blocksFromPeers: 0, p2pRatio: null, invalid: 0, banned: 0, latencyMs: null, uploadCopies: null, lateBlocks: 0
   }
 }

@@ -81,6 +81,8 @@ export interface SimResult {
   signatures: { verifications: number, cacheHits: number }
   /** Connections dropped by honest viewers for data that failed verification. */
   invalidDrops: number
+  /** Rescue links opened between the broadcaster and starving viewers (swarm/topology.ts). */
+  rescueLinks: number
   /** `error` events of any core instance (none expected), first ten. */
   errors: { count: number, first: string[] }
   /** Per upload class: viewers and their mean upload as a multiple of the bit rate. */
@@ -218,6 +220,7 @@ export function summarise (sim: SwarmSim, wallMs: number): SimResult {
     cpu: { wallMs, verifiedBlocks, wallMsPerVerifiedBlock: verifiedBlocks === 0 ? NaN : wallMs / verifiedBlocks, events: sim.clock.eventsRun, yields: sim.clock.yields },
     signatures: sig,
     invalidDrops: viewers.reduce((a, v: SimNode) => a + v.invalidSeen, 0),
+    rescueLinks: sim.rescueLinks,
     uploadByClass,
     errors: { count: sim.errors.length, first: sim.errors.slice(0, 10) }
   }

@@ -13,7 +13,9 @@
  *   strong dialler in place of a weak child (`rootToReplace`), reading the children's current
  *   upload where the swarm has them report it over signaling. Whenever its children change, the
  *   broadcaster tells each its siblings (one signaling delay later), which link up and give each
- *   other subscriber priority, as in swarm.ts.
+ *   other subscriber priority, as in swarm.ts. A viewer whose core counts late blocks dials the
+ *   broadcaster for a rescue link and hangs up once it is idle, as in swarm.ts (the policy is
+ *   topology.ts's); both cores are told (`setPeerRescue`).
  * - Each side's transport buffer, which the core is told of (`bufferedAmount`), is its
  *   outgoing channel's queue, kept at most the swarm pump's size (link.ts).
  * - Geometry: each peer has an access delay; a connection's one-way delay is the sum of both
@@ -36,7 +38,7 @@ import type { MunroOptions } from '../options.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { pickDials, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, type TopologyState } from '../swarm/topology.js'
+import { LateBlocks, pickDials, refusalBackoff, rescueDial, rescueIdle, rootToReplace, shouldAccept, siblingsOf, wantsRescue, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -49,6 +51,8 @@ import { VirtualClock } from './virtual-clock.js'
 interface Conn {
   remote: SimNode
   link: SimLink | null
+  /** A rescue link between the broadcaster and a starving viewer (topology.ts). */
+  rescue: boolean
 }
 
 /** One simulated peer and what is recorded about it. */
@@ -81,6 +85,8 @@ export interface SimNode {
   readonly seenPieces: Map<number, Set<number>>
   /** A broadcaster child: the other children, as the broadcaster last told it (swarm.ts `siblings`). */
   siblings: ReadonlySet<string>
+  /** Its late blocks, read from the core at each `maintain` (swarm.ts). */
+  readonly late: LateBlocks
 }
 
 interface SimLink {
@@ -109,6 +115,8 @@ export class SwarmSim {
   readonly memorySamples: Array<{ tMs: number, viewers: number, meanLogBytes: number, meanLogBlocks: number, probe?: number }> = []
   readonly signatureCache: SignatureCache | null
   links = 0
+  /** Rescue links opened (topology.ts). */
+  rescueLinks = 0
   /** Errors the core reported through its `error` event (none expected). */
   readonly errors: string[] = []
   private readonly members = new Map<string, PeerRole>()
@@ -227,7 +235,7 @@ export class SwarmSim {
       conns: new Map(), backoff: new Map(), peerToNode: new Map(),
       verifiedAt: new Float64Array(this.blocks).fill(NaN), hop: new Int16Array(this.blocks).fill(-1),
       random, bytesIn: 0, bytesInFromBroadcaster: 0, duplicateBytes: 0, invalidSeen: 0,
-      byType: new Map(), seenPieces: new Map(), siblings: new Set()
+      byType: new Map(), seenPieces: new Map(), siblings: new Set(), late: new LateBlocks()
     }
     this.nodes.push(node)
     this.byId.set(id, node)
@@ -284,10 +292,21 @@ export class SwarmSim {
 
   /** What the topology policy sees of `node`. */
   private topologyState (node: SimNode, members: ReadonlyMap<string, PeerRole> = this.members): TopologyState {
+    const now = this.clock.now()
     return {
-      role: node.role, id: node.id, members, connected: new Set(node.conns.keys()), backoff: node.backoff, now: this.clock.now(),
-      upload: node.mro.uploadCopies, siblings: node.siblings
+      role: node.role, id: node.id, members, connected: new Set(node.conns.keys()), backoff: node.backoff, now,
+      upload: node.mro.uploadCopies, siblings: node.siblings,
+      rescue: new Set([...node.conns].filter(([, c]) => c.rescue).map(([id]) => id)),
+      starving: wantsRescue(this.opts.topology, node.late, now)
     }
+  }
+
+  /** Closes `node`'s connection to `id` from its side (the other side learns one link delay later). */
+  private hangUp (node: SimNode, id: string): void {
+    const link = node.conns.get(id)?.link ?? null
+    if (link === null) return
+    ;(link.a === node ? link.sa : link.sb).destroy()
+    node.conns.delete(id)
   }
 
   private maintain (node: SimNode): void {
@@ -297,19 +316,25 @@ export class SwarmSim {
     for (const [id, until] of node.backoff) if (until <= now) node.backoff.delete(id)
     const members = new Map(this.members)
     members.delete(node.id)
-    const dials = pickDials(topo, this.topologyState(node, members), node.random)
+    // Rescue, as swarm.ts: a starving viewer asks the broadcaster; an idle rescue link goes.
+    node.late.update(node.mro.stats().lateBlocks, now)
+    for (const [id, c] of node.conns) if (c.rescue && node.role === 'viewer' && rescueIdle(node.late, now)) this.hangUp(node, id)
+    const state = this.topologyState(node, members)
+    const dials = pickDials(topo, state, node.random)
     for (const id of dials) {
       const remote = this.byId.get(id)
-      if (remote !== undefined) this.dial(node, remote)
+      if (remote !== undefined) this.dial(node, remote, false)
     }
+    const rescuer = this.byId.get(rescueDial(topo, state) ?? '')
+    if (rescuer !== undefined) this.dial(node, rescuer, true)
   }
 
   private signalDelay (a: SimNode, b: SimNode): number {
     return a.accessMs + b.accessMs + 2 * this.opts.signalingDelayMs
   }
 
-  private dial (a: SimNode, b: SimNode): void {
-    const conn: Conn = { remote: b, link: null }
+  private dial (a: SimNode, b: SimNode, rescue: boolean): void {
+    const conn: Conn = { remote: b, link: null, rescue }
     a.conns.set(b.id, conn)
     const sig = this.signalDelay(a, b)
     const stillDialling = (): boolean => a.leftAt === null && a.conns.get(b.id) === conn
@@ -317,15 +342,13 @@ export class SwarmSim {
       if (!stillDialling()) return
       const topo = this.opts.topology
       const reachable = b.leftAt === null && !b.conns.has(a.id)
-      let accept = reachable && shouldAccept(topo, this.topologyState(b), a.role, a.id)
-      if (!accept && reachable && b.role === 'broadcaster') {
+      let accept = reachable && shouldAccept(topo, this.topologyState(b), a.role, a.id, rescue)
+      if (!accept && reachable && !rescue && b.role === 'broadcaster') {
         // Children report their upload as it changes (swarm.ts); here the broadcaster reads it.
-        const children = new Map([...b.conns].map(([id, c]) => [id, c.remote.mro.uploadCopies]))
+        const children = new Map([...b.conns].filter(([, c]) => !c.rescue).map(([id, c]) => [id, c.remote.mro.uploadCopies]))
         const drop = rootToReplace(topo, children, a.mro.uploadCopies)
-        const link = drop === null ? null : b.conns.get(drop)?.link ?? null
-        if (link !== null) {
-          ;(link.a === b ? link.sa : link.sb).destroy()
-          b.conns.delete(drop as string)
+        if (drop !== null && (b.conns.get(drop)?.link ?? null) !== null) {
+          this.hangUp(b, drop)
           accept = true
         }
       }
@@ -338,7 +361,7 @@ export class SwarmSim {
         }, false)
         return
       }
-      const back: Conn = { remote: a, link: null }
+      const back: Conn = { remote: a, link: null, rescue }
       b.conns.set(a.id, back)
       const open = this.clock.now() + sig + this.opts.connectRtts * 2 * (a.accessMs + b.accessMs)
       this.clock.at(open, () => {
@@ -351,6 +374,11 @@ export class SwarmSim {
         const link = this.connect(a, b)
         conn.link = link
         back.link = link
+        if (rescue) {
+          a.mro.setPeerRescue(link.sa, true)
+          b.mro.setPeerRescue(link.sb, true)
+          this.rescueLinks++
+        }
         this.prioritize(a)
         this.prioritize(b)
         if (a.role === 'broadcaster' || b.role === 'broadcaster') this.tellSiblings(a.role === 'broadcaster' ? a : b)
@@ -461,7 +489,7 @@ export class SwarmSim {
   /** The broadcaster's children changed: it tells each its siblings over signaling (swarm.ts). */
   private tellSiblings (b: SimNode): void {
     if (this.opts.topology.maxSiblings <= 0) return
-    const children = [...b.conns].filter(([, c]) => c.link !== null).map(([id]) => id)
+    const children = [...b.conns].filter(([, c]) => c.link !== null && !c.rescue).map(([id]) => id)
     for (const id of children) {
       const child = this.byId.get(id) as SimNode
       const siblings = siblingsOf(this.opts.topology, children, id)

@@ -5,14 +5,18 @@
  *
  * DEV DOCS
  * - Dial policy and capacity live in topology.ts. Signals between two peers travel as
- *   `{ kind: 'sdp', signal, upload }` (simple-peer's offer/answer/candidate, with the sender's
- *   `uploadCopies`), `{ kind: 'upload', upload }` (a broadcaster child's new measurement),
+ *   `{ kind: 'sdp', signal, upload, rescue }` (simple-peer's offer/answer/candidate, with the
+ *   sender's `uploadCopies`; `rescue` on a starving viewer's dial for a rescue link),
+ *   `{ kind: 'upload', upload }` (a broadcaster child's new measurement),
  *   `{ kind: 'siblings', ids }` (the broadcaster to each child: its other children, whenever
  *   they change; topology.ts links them) or `{ kind: 'busy' }` (a dial refused for capacity: the
  *   dialler backs off that peer and tries another).
  * - A connection that does not open within `connectTimeout` is dropped; a dropped connection
  *   (closed, failed, or cut by munro for bad data) is replaced by `maintain()`, which also runs
  *   every `maintainIntervalMs` and whenever the room changes.
+ * - Rescue (topology.ts): every `maintain` reads munro's `lateBlocks`; a viewer they say is
+ *   starving dials the broadcaster for a rescue link, and drops it once idle. Both ends mark
+ *   the connection with munro's `setPeerRescue`.
  * - After a signaling reconnect our peer id changes; connections still opening are dropped
  *   (their ids are stale), open data channels are kept.
  * - Upload: a viewer probes its upload (`mro.probeUpload`) once, on its first connection to
@@ -33,7 +37,10 @@ import type { Munro, MunroEvents } from '../munro.js'
 import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
-import { DEFAULT_TOPOLOGY, pickDials, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, type TopologyOptions, type TopologyState } from './topology.js'
+import {
+  DEFAULT_TOPOLOGY, LateBlocks, pickDials, refusalBackoff, rescueDial, rescueIdle, rootToReplace, shouldAccept, siblingsOf, wantsRescue,
+  type TopologyOptions, type TopologyState
+} from './topology.js'
 import { bufferedAmountOf, pumpToPeer } from './pump.js'
 import { tamperStream } from './tamper.js'
 
@@ -89,6 +96,8 @@ export interface SwarmPeerStats {
   blocksReceived: number
   rtt: number | null
   invalid: number
+  /** A rescue link between the broadcaster and a starving viewer (topology.ts). */
+  rescue: boolean
 }
 
 /** Swarm-wide numbers. */
@@ -113,6 +122,8 @@ export interface SwarmStats {
   latencyMs: number | null
   /** Copies of the stream our measured upload carries (munro's `uploadCopies`), or null. */
   uploadCopies: number | null
+  /** Blocks that came late or never (munro's `lateBlocks`); a run of them asks for a rescue link. */
+  lateBlocks: number
 }
 
 export type SwarmEvents = {
@@ -123,7 +134,7 @@ export type SwarmEvents = {
 }
 
 /** Data exchanged between two peers through the signaling server. */
-type PeerSignal = { kind: 'sdp', signal: SimplePeer.SignalData, upload?: number | null } | { kind: 'upload', upload: number | null } |
+type PeerSignal = { kind: 'sdp', signal: SimplePeer.SignalData, upload?: number | null, rescue?: boolean } | { kind: 'upload', upload: number | null } |
   { kind: 'siblings', ids: string[] } | { kind: 'busy' }
 
 /** A reported upload as received: a finite non-negative number of copies, else unmeasured. */
@@ -141,6 +152,8 @@ interface Conn {
   timer: ReturnType<typeof setTimeout> | null
   /** The remote's last reported upload (copies of the stream), null while unmeasured. */
   upload: number | null
+  /** A rescue link (topology.ts): the viewer dialled the broadcaster for one. */
+  rescue: boolean
 }
 
 const LATENCY_SAMPLES = 32
@@ -172,6 +185,8 @@ export class Swarm {
   private probed = false
   /** The upload we last reported to each broadcaster we are connected to. */
   private readonly reported = new Map<string, number | null>()
+  /** Our late blocks (munro's `lateBlocks`), read at every `maintain`. */
+  private readonly late = new LateBlocks()
 
   constructor (readonly mro: Munro, options: Partial<SwarmOptions> & { signal: string }) {
     this.opts = { ...DEFAULT_SWARM_OPTIONS, ...options }
@@ -233,9 +248,12 @@ export class Swarm {
 
   /** What the topology policy sees of us. */
   private topologyState (members: ReadonlyMap<string, PeerRole>): TopologyState {
+    const now = Date.now()
     return {
       role: this.role, id: this.client.peerId ?? '', members, connected: new Set(this.conns.keys()), backoff: this.backoff,
-      now: Date.now(), upload: this.mro.uploadCopies, siblings: this.siblings
+      now, upload: this.mro.uploadCopies, siblings: this.siblings,
+      rescue: new Set([...this.conns.values()].filter(c => c.rescue).map(c => c.id)),
+      starving: wantsRescue(this.opts, this.late, now)
     }
   }
 
@@ -248,8 +266,12 @@ export class Swarm {
       ? this.client.peers
       : new Map([...this.client.peers].filter(([id]) => !this.banned.has(id)))
     this.reportUpload()
-    const dials = pickDials(this.opts, this.topologyState(members), this.opts.random)
-    for (const id of dials) this.dial(id, this.client.peers.get(id) ?? 'viewer')
+    this.late.update(this.mro.stats().lateBlocks, now)
+    if (this.role === 'viewer' && rescueIdle(this.late, now)) for (const c of [...this.conns.values()]) if (c.rescue) this.drop(c, null)
+    const state = this.topologyState(members)
+    for (const id of pickDials(this.opts, state, this.opts.random)) this.open(id, this.client.peers.get(id) ?? 'viewer', true, false)
+    const rescuer = rescueDial(this.opts, state)
+    if (rescuer !== null) this.open(rescuer, 'broadcaster', true, true)
   }
 
   /** Tells the broadcaster (if we are its child) our upload when its measurement changed. */
@@ -263,11 +285,7 @@ export class Swarm {
     for (const id of this.reported.keys()) if (!this.conns.has(id)) this.reported.delete(id)
   }
 
-  private dial (id: string, role: PeerRole): void {
-    this.open(id, role, true)
-  }
-
-  private open (id: string, role: PeerRole, initiator: boolean): Conn {
+  private open (id: string, role: PeerRole, initiator: boolean, rescue: boolean): Conn {
     const Peer = this.opts.SimplePeer ?? SimplePeer
     const peer = new Peer({
       initiator,
@@ -275,10 +293,12 @@ export class Swarm {
       ...(this.opts.iceServers === undefined ? {} : { config: { iceServers: this.opts.iceServers } }),
       ...(this.opts.wrtc === undefined ? {} : { wrtc: this.opts.wrtc as SimplePeer.Options['wrtc'] })
     })
-    const conn: Conn = { id, role, initiator, answered: false, peer, stream: null, timer: null, upload: null }
+    const conn: Conn = { id, role, initiator, answered: false, peer, stream: null, timer: null, upload: null, rescue }
     this.conns.set(id, conn)
     conn.timer = setTimeout(() => { if (conn.stream === null) this.drop(conn, new Error(`connection to ${id} did not open in ${this.opts.connectTimeout} ms`)) }, this.opts.connectTimeout)
-    peer.on('signal', (signal: SimplePeer.SignalData) => { this.send(id, { kind: 'sdp', signal, upload: this.mro.uploadCopies }) })
+    peer.on('signal', (signal: SimplePeer.SignalData) => {
+      this.send(id, { kind: 'sdp', signal, upload: this.mro.uploadCopies, ...(rescue ? { rescue } : {}) })
+    })
     peer.on('connect', () => { this.onconnect(conn) })
     peer.on('close', () => { this.drop(conn, null) })
     peer.on('error', (err: Error) => { this.drop(conn, err) })
@@ -335,11 +355,11 @@ export class Swarm {
     if (conn === undefined) {
       if ((msg.signal as { type?: unknown }).type !== 'offer') return // a late candidate of a dropped dial
       const role = this.client.peers.get(from) ?? 'viewer'
-      if (!shouldAccept(this.opts, this.topologyState(this.client.peers), role, from)) {
+      const rescue = msg.rescue === true
+      if (!shouldAccept(this.opts, this.topologyState(this.client.peers), role, from, rescue)) {
         // A full broadcaster takes a strong viewer in place of a weak child.
-        const weak = this.role === 'broadcaster'
-          ? rootToReplace(this.opts, new Map([...this.conns].map(([id, c]) => [id, c.upload])), reportedUpload(msg.upload))
-          : null
+        const children = new Map([...this.conns].filter(([, c]) => !c.rescue).map(([id, c]) => [id, c.upload]))
+        const weak = this.role === 'broadcaster' && !rescue ? rootToReplace(this.opts, children, reportedUpload(msg.upload)) : null
         const old = weak === null ? undefined : this.conns.get(weak)
         if (old === undefined) {
           this.send(from, { kind: 'busy' })
@@ -347,7 +367,7 @@ export class Swarm {
         }
         this.drop(old, null)
       }
-      conn = this.open(from, role, false)
+      conn = this.open(from, role, false, rescue)
     }
     const upload = reportedUpload(msg.upload)
     if (upload !== null) conn.upload = upload
@@ -381,6 +401,7 @@ export class Swarm {
     }
     stream.on('close', () => { this.drop(conn, null) })
     if (this.siblings.has(conn.id)) this.mro.setPeerPriority(stream, true)
+    if (conn.rescue) this.mro.setPeerRescue(stream, true)
     this.tellSiblings()
     this.emit('peer-connect', { id: conn.id, role: conn.role })
   }
@@ -393,7 +414,7 @@ export class Swarm {
   /** Broadcaster: tells each child its siblings (the other children), as they just changed. */
   private tellSiblings (): void {
     if (this.role !== 'broadcaster' || this.destroyed || this.opts.maxSiblings <= 0) return
-    const children = [...this.conns.values()].filter(c => c.stream !== null).map(c => c.id)
+    const children = [...this.conns.values()].filter(c => c.stream !== null && !c.rescue).map(c => c.id)
     for (const id of children) this.send(id, { kind: 'siblings', ids: [...siblingsOf(this.opts, children, id)] })
   }
 
@@ -426,7 +447,7 @@ export class Swarm {
       if (p === undefined) continue
       peers.push({
         id: c.id, role: c.role, bytesSent: p.stats.bytesSent, bytesReceived: p.stats.bytesReceived,
-        blocksReceived: p.stats.blocksReceived, rtt: p.stats.rtt, invalid: p.stats.invalid
+        blocksReceived: p.stats.blocksReceived, rtt: p.stats.rtt, invalid: p.stats.invalid, rescue: c.rescue
       })
     }
     const total = this.fromBroadcaster + this.fromPeers
@@ -443,7 +464,8 @@ export class Swarm {
       invalid: core.invalid,
       banned: this.banned.size,
       latencyMs: this.latencies.length === 0 ? null : this.latencies.reduce((a, v) => a + v, 0) / this.latencies.length,
-      uploadCopies: this.mro.uploadCopies
+      uploadCopies: this.mro.uploadCopies,
+      lateBlocks: core.lateBlocks
     }
   }
 

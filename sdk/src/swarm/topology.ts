@@ -26,6 +26,15 @@
  *   broadcaster and needs the rest from its siblings; linked, it has them one hop later, and
  *   pulling them from the broadcaster because nobody near had them yet (REQUEST `alone`) stops
  *   costing the broadcaster a second copy.
+ * - Rescue: a swarm short of upload (ten viewers, seven of them at 1 Mbit/s) cannot carry the
+ *   stream however it is arranged, and the broadcaster, with one copy out, has upload to spare.
+ *   A viewer to which `rescueLateBlocks` blocks came late within {@link RESCUE_WINDOW_MS} (munro's
+ *   `lateBlocks`: a second or more after first announced, or never) dials the broadcaster for a
+ *   rescue link, beyond its `maxBroadcasterPeers` children, up to `maxRescuePeers` of them. The
+ *   broadcaster pushes it nothing and serves it only what the swarm had `rootPullDelay` to give
+ *   (munro's `setPeerRescue`), so its upload grows by the swarm's deficit, not a copy per rescue
+ *   link. The viewer drops the link after {@link RESCUE_IDLE_MS} without a late block. A rescue
+ *   link takes none of either side's connection slots, and its viewer is no sibling.
  * - A peer that refused us (busy) or failed is not dialled again for `retryAfterMs`; one that
  *   sent data failing verification is banned by the swarm and never dialled again (swarm.ts).
  * @module
@@ -80,6 +89,21 @@ export interface TopologyOptions {
    * @default 3
    */
   maxSiblings: number
+  /**
+   * Broadcaster: viewers it takes on rescue links beyond `maxBroadcasterPeers` (see above). Each
+   * costs the broadcaster what the swarm fails to give that viewer, at most a copy; its uplink is
+   * kept from backing up as for any pull (a backlog past `busyLimit` answers BUSY, upload.ts).
+   * Ten viewers short of upload (seed 1, misses after 10 s): 70% without rescue, 30% with four
+   * links, 8% with eight. 0: none.
+   * @default 8
+   */
+  maxRescuePeers: number
+  /**
+   * Viewer: late blocks (munro's `lateBlocks`) within {@link RESCUE_WINDOW_MS} after which it asks
+   * the broadcaster for a rescue link. 0: never asks.
+   * @default 3
+   */
+  rescueLateBlocks: number
 }
 
 export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
@@ -90,8 +114,56 @@ export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
   maxExtraPeers: 10,
   minRootCopies: 3,
   rootRetryMs: 10_000,
-  maxSiblings: 3
+  maxSiblings: 3,
+  maxRescuePeers: 8,
+  rescueLateBlocks: 3
 })
+
+/**
+ * Window (ms) over which late blocks are counted for `rescueLateBlocks`: three late blocks in it
+ * are three of about seventeen (300 ms blocks), more than a passing stall: a neighbour that left
+ * costs about one `pushGrace` and a re-request, not a second per block for several blocks.
+ */
+export const RESCUE_WINDOW_MS = 5000
+
+/**
+ * A viewer drops its rescue link after this long (ms) without a late block: blocks served over
+ * it come a second or more after first announced, so they count as late and keep it; once the
+ * swarm feeds the viewer in time they stop, and the link goes.
+ */
+export const RESCUE_IDLE_MS = 15_000
+
+/** A viewer's late blocks over time, from munro's running `lateBlocks` count. */
+export class LateBlocks {
+  private readonly times: number[] = []
+  private seen = 0
+  /** When the newest late block was counted (-Infinity: none yet). */
+  lastAt = -Infinity
+
+  /** Feeds the running count `lateBlocks` at `now`. */
+  update (lateBlocks: number, now: number): void {
+    for (; this.seen < lateBlocks; this.seen++) this.times.push(now)
+    if (this.times.length > 0) this.lastAt = this.times[this.times.length - 1] as number
+    while (this.times.length > 0 && (this.times[0] as number) <= now - RESCUE_WINDOW_MS) this.times.shift()
+  }
+
+  /** Late blocks counted within {@link RESCUE_WINDOW_MS} before `now`. */
+  recent (now: number): number {
+    let n = 0
+    for (const t of this.times) if (t > now - RESCUE_WINDOW_MS) n++
+    return n
+  }
+}
+
+/** Whether a viewer with these late blocks wants a rescue link to the broadcaster. */
+export function wantsRescue (opts: TopologyOptions, late: LateBlocks, now: number): boolean {
+  return opts.rescueLateBlocks > 0 && late.recent(now) >= opts.rescueLateBlocks
+}
+
+/** Whether a viewer's rescue link has gone unused long enough to drop. */
+export function rescueIdle (late: LateBlocks, now: number): boolean {
+  return now - late.lastAt >= RESCUE_IDLE_MS
+}
 
 /** What the policy needs to know about the room and our connections. */
 export interface TopologyState {
@@ -109,6 +181,17 @@ export interface TopologyState {
   upload: number | null
   /** A broadcaster child: the broadcaster's other children, as it last told us (else empty). */
   siblings: ReadonlySet<string>
+  /** Those of `connected` that are rescue links (see above). */
+  rescue: ReadonlySet<string>
+  /** Viewer: it wants a rescue link ({@link wantsRescue}). */
+  starving: boolean
+}
+
+/** Connections that take a slot: all but rescue links. */
+const slotted = (state: TopologyState): number => {
+  let n = 0
+  for (const id of state.connected) if (!state.rescue.has(id)) n++
+  return n
 }
 
 /**
@@ -146,9 +229,13 @@ export function extraPeers (opts: TopologyOptions, upload: number | null): numbe
   return Math.max(0, Math.min(opts.maxExtraPeers, Math.floor(2 * (upload - 2))))
 }
 
-/** Whether to accept a dial from `fromId` (a `fromRole`) given our current connections. */
-export function shouldAccept (opts: TopologyOptions, state: TopologyState, fromRole: PeerRole, fromId: string): boolean {
-  const n = state.connected.size
+/**
+ * Whether to accept a dial from `fromId` (a `fromRole`) given our current connections; `rescue`:
+ * the dialler asks for a rescue link (only the broadcaster takes those).
+ */
+export function shouldAccept (opts: TopologyOptions, state: TopologyState, fromRole: PeerRole, fromId: string, rescue = false): boolean {
+  const n = slotted(state)
+  if (rescue) return state.role === 'broadcaster' && fromRole === 'viewer' && state.rescue.size < opts.maxRescuePeers
   if (state.role === 'broadcaster') return n < opts.maxBroadcasterPeers
   if (fromRole === 'broadcaster' || state.siblings.has(fromId)) return true
   return n < opts.maxPeers + opts.acceptSlack + extraPeers(opts, state.upload)
@@ -171,16 +258,40 @@ export function rootToReplace (opts: TopologyOptions, children: ReadonlyMap<stri
   return weakest
 }
 
+/** Connections we still want: the broadcaster's children, or a viewer's peers (more if measured strong). */
+function wanted (opts: TopologyOptions, state: TopologyState): number {
+  const target = state.role === 'broadcaster'
+    ? opts.maxBroadcasterPeers
+    : opts.maxPeers + (state.upload === null ? 0 : extraPeers(opts, state.upload))
+  return target - slotted(state)
+}
+
+/** Whether a viewer that wants `want` more peers dials the broadcaster to be its child (above). */
+function dialsRootAsChild (opts: TopologyOptions, state: TopologyState, want: number): boolean {
+  const worthy = rootWorthy(opts, state.upload)
+  return state.role === 'viewer' && worthy !== false && (worthy === true || want > 0)
+}
+
+/**
+ * The broadcaster a starving viewer dials for a rescue link now, or null: one it is not
+ * connected to, not backing off, and would not dial as a child anyway.
+ */
+export function rescueDial (opts: TopologyOptions, state: TopologyState): string | null {
+  if (state.role !== 'viewer' || !state.starving) return null
+  if (dialsRootAsChild(opts, state, wanted(opts, state))) return null
+  for (const [id, role] of state.members) {
+    if (role === 'broadcaster' && !state.connected.has(id) && (state.backoff.get(id) ?? 0) <= state.now) return id
+  }
+  return null
+}
+
 /**
  * Peers to dial now, in order: siblings we dial (the lower id dials), the broadcaster (see
  * above), then viewers at random.
  */
 export function pickDials (opts: TopologyOptions, state: TopologyState, random: () => number): string[] {
   // A measured strong uplink dials for its extra peers too: others, already connected, would not.
-  const target = state.role === 'broadcaster'
-    ? opts.maxBroadcasterPeers
-    : opts.maxPeers + (state.upload === null ? 0 : extraPeers(opts, state.upload))
-  const want = target - state.connected.size
+  const want = wanted(opts, state)
   const eligible = [...state.members.entries()].filter(([id]) =>
     !state.connected.has(id) && (state.backoff.get(id) ?? 0) <= state.now)
   const siblings = state.role === 'broadcaster'
@@ -188,10 +299,7 @@ export function pickDials (opts: TopologyOptions, state: TopologyState, random: 
     : eligible.filter(([id, role]) => role === 'viewer' && state.siblings.has(id) && state.id < id).map(([id]) => id)
   // Unmeasured newcomers dial the broadcaster while they need peers; a viewer measured strong
   // always does (it may displace a weaker child); one measured weak never does.
-  const worthy = rootWorthy(opts, state.upload)
-  const broadcasters = state.role === 'broadcaster' || worthy === false || (worthy === null && want <= 0)
-    ? []
-    : eligible.filter(([, role]) => role === 'broadcaster').map(([id]) => id)
+  const broadcasters = dialsRootAsChild(opts, state, want) ? eligible.filter(([, role]) => role === 'broadcaster').map(([id]) => id) : []
   if (want <= 0) return [...siblings, ...broadcasters]
   const viewers = eligible.filter(([id, role]) => role === 'viewer' && !siblings.includes(id)).map(([id]) => id)
   for (let i = viewers.length - 1; i > 0; i--) {
