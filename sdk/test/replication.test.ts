@@ -418,6 +418,40 @@ describe('rescue links', () => {
   })
 })
 
+describe('rescue timing', () => {
+  it("a viewer times its rescue link from the swarm's first announcement, not the broadcaster's", async () => {
+    const { clock, advance } = manualClock()
+    const b = createBroadcaster({ clock })
+    const v = createReceiver(b, { clock, start: 0 })
+    const asked: number[] = []
+    const link = connect(b, v, { bToA: [frameTransform(m => { if (m.type === 'request') asked.push(clock.now()); return undefined })] })
+    b.setPeerRescue(link.a, true)
+    v.setPeerRescue(link.b, true)
+    const swarm = rawRemote(v)
+    swarm.handshake()
+    await sleep(20)
+    await b.append(bytes('block 0')) // the rescue link announces it at 0
+    await sleep(20)
+    advance(300)
+    swarm.send({ type: 'have', start: 0, count: 1, headLength: 1 }) // the swarm, at 300
+    let answering = true
+    void (async () => { // the swarm peer has it, but is always busy
+      while (answering) {
+        const r = await swarm.next('request', () => true, 10_000).catch(() => null)
+        if (r !== null) swarm.send({ type: 'no-data', index: r.index, reason: NoDataReason.BUSY, windowStart: 0 })
+      }
+    })()
+    await sleep(20)
+    for (let t = 300; t < 300 + DEFAULT_OPTIONS.rescueDelay - 10; t += 10) { advance(10); await sleep(2) }
+    expect(asked).toEqual([]) // timed from the broadcaster's HAVE, it would have been asked at 500
+    for (let k = 0; k < 30 && asked.length === 0; k++) { advance(10); await sleep(2) }
+    answering = false
+    await until(() => v.info(0)?.complete === true)
+    expect(asked).toHaveLength(1)
+    expect(asked[0]).toBeGreaterThanOrEqual(300 + DEFAULT_OPTIONS.rescueDelay)
+  })
+})
+
 describe('late blocks', () => {
   it('a block that completes LATE_MS or more after its first announcement, or that the window passes unreceived, is late', async () => {
     const { clock, advance } = manualClock()

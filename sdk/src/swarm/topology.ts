@@ -93,8 +93,8 @@ export interface TopologyOptions {
    * Broadcaster: viewers it takes on rescue links beyond `maxBroadcasterPeers` (see above). Each
    * costs the broadcaster what the swarm fails to give that viewer, at most a copy; its uplink is
    * kept from backing up as for any pull (a backlog past `busyLimit` answers BUSY, upload.ts).
-   * Ten viewers short of upload (seed 1, misses after 10 s): 70% without rescue, 30% with four
-   * links, 8% with eight. 0: none.
+   * Ten viewers short of upload (seed 1, misses after 10 s): 70% without rescue, 31% with four
+   * links, 9% with eight. 0: none.
    * @default 8
    */
   maxRescuePeers: number
