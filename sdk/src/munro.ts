@@ -134,6 +134,8 @@ export class Munro {
   private meterTimer: TimerHandle | null = null
   private readonly replicator: Replicator
   private readonly cache: SignatureCache
+  /** The cache is this instance's own (not `signatureCache` passed in), so destroy() clears it. */
+  private readonly ownsCache: boolean
   private readonly connections = new Set<Peer>()
   private readonly waiters = new Map<number, Waiter[]>()
   private readonly closedTotals = { bytesSent: 0, wireBytesSent: 0, bytesReceived: 0, proofBytesSent: 0, invalid: 0 }
@@ -160,6 +162,7 @@ export class Munro {
     this.key = toHex(this.id)
     this.discoveryKey = toDiscoveryKey(this.id)
     this.cache = o.signatureCache ?? new SignatureCache()
+    this.ownsCache = o.signatureCache === undefined
     this.log = new BlockLog(this.id, this.cache, o)
     const peers = (): Iterable<Peer> => this.connections
     const upstream = this.writable
@@ -591,6 +594,7 @@ export class Munro {
     for (const p of [...this.connections]) p.destroy(null)
     for (const index of [...this.waiters.keys()]) this.rejectWaiters(index, new MunroError('ERR_DESTROYED', 'this munro instance was destroyed'))
     this.log.release()
+    if (this.ownsCache) this.cache.clear() // a shared one serves other instances still
   }
 }
 

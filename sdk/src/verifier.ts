@@ -31,11 +31,13 @@ export interface SignedHead {
 /** Result of checking a proof: either verified, or the proof lacked a node the receiver needs. */
 export type ProofResult = { ok: true } | { ok: false, missing: number }
 
-const toKey = (bytes: Uint8Array): string => {
-  let s = ''
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i] as number)
-  return s
-}
+/**
+ * Bytes as a string of char codes 0–255, a Map key, built in one call: appended a character at a
+ * time, V8 keeps a string as a chain of one node per character (about 32 bytes each), and a
+ * full cache of such keys held 1.7 MB per peer where flat ones hold about 60 KB. The inputs are
+ * signatures, keys and signed byte strings of at most a few hundred bytes.
+ */
+const toKey = (bytes: Uint8Array): string => String.fromCharCode(...bytes)
 
 /**
  * Remembers signatures that verified, with the exact bytes they signed, so that a head arriving
@@ -63,6 +65,12 @@ export class SignatureCache {
     if (this.seen.size > this.capacity) this.seen.delete(this.seen.keys().next().value as string)
     return true
   }
+
+  /** Signatures remembered. */
+  get size (): number { return this.seen.size }
+
+  /** Forgets every signature (counters are kept). */
+  clear (): void { this.seen.clear() }
 }
 
 /** Signs with the broadcaster's secret key. */

@@ -6,6 +6,7 @@ import { LogTree, type ProofNode } from '../src/merkle-tree.js'
 import {
   buildProof, publicKeyOf, sign, signHead, SignatureCache, verifyBlock, verifyMetadata, type SignedHead
 } from '../src/verifier.js'
+import { munro } from '../src/munro.js'
 import { bytes, flipBit } from './helpers.js'
 
 const SECRET = new Uint8Array(32).fill(1)
@@ -170,6 +171,33 @@ describe('the signature cache', () => {
     cache.verify(c[0], c[1], PUBLIC)
     cache.verify(a[0], a[1], PUBLIC)
     expect([cache.verifications, cache.hits]).toEqual([4, 1])
+  })
+})
+
+describe('the signature cache, released', () => {
+  it('clear() forgets every signature: the next check verifies again', () => {
+    const cache = new SignatureCache()
+    const sig = sign(bytes('head'), SECRET)
+    cache.verify(sig, bytes('head'), PUBLIC)
+    expect(cache.size).toBe(1)
+    cache.clear()
+    expect(cache.size).toBe(0)
+    expect(cache.verify(sig, bytes('head'), PUBLIC)).toBe(true)
+    expect([cache.verifications, cache.hits]).toEqual([2, 0])
+  })
+
+  it("destroy() clears an instance's own cache, not one it shares with others", async () => {
+    const shared = new SignatureCache()
+    const b = munro()
+    const own = munro(b.id, { start: 0 })
+    const sharing = munro(b.id, { start: 0, signatureCache: shared })
+    for (const r of [own, sharing]) { const x = b.peerStream(); x.pipe(r.peerStream()).pipe(x) }
+    await b.append(bytes('block 0'))
+    await Promise.all([own.get(0), sharing.get(0)])
+    const ownCache = (own as unknown as { cache: SignatureCache }).cache // private: nothing else holds it
+    expect([ownCache.size, shared.size]).toEqual([1, 1])
+    await Promise.all([own.destroy(), sharing.destroy(), b.destroy()])
+    expect([ownCache.size, shared.size]).toEqual([0, 1])
   })
 })
 
