@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import type { PeerRole } from '../src/signaling/protocol.js'
 import {
-  DEFAULT_TOPOLOGY, extraPeers, LateBlocks, pickDials, refusalBackoff, RESCUE_IDLE_MS, RESCUE_WINDOW_MS, rescueDial, rescueIdle, rootToReplace,
+  DEFAULT_TOPOLOGY, extraPeers, LateBlocks, pickDials, refusalBackoff, RESCUE_IDLE_MS, RESCUE_WINDOW_MS, rescueDial, rescueIdle, planMaintain, rootToReplace,
   shouldAccept, siblingsOf, UNMEASURED_ROOT_RETRY_MS, wantsRescue, type TopologyState
 } from '../src/swarm/topology.js'
 
@@ -159,6 +159,27 @@ describe('rescue links', () => {
     expect(rescueDial(opts, state({ ...weak, starving: true, connected: new Set([...weak.connected, 'b']) }))).toBeNull()
     // One that dials the broadcaster as a child anyway (measured strong) asks for no rescue.
     expect(rescueDial(opts, state({ upload: 5, connected: ids(opts.maxPeers), starving: true }))).toBeNull()
+  })
+
+  it('one maintain step: a starving viewer dials its peers and asks for a rescue link; an idle rescue link is hung up and not dialled again at once', () => {
+    const starving = new LateBlocks()
+    starving.update(opts.rescueLateBlocks, 1000)
+    const weak = { upload: 0.4, connected: ids(opts.maxPeers - 1) }
+    const plan = planMaintain(opts, state(weak), starving, rnd)
+    expect(plan.hangUp).toEqual([])
+    expect(plan.dials.filter(d => d.rescue)).toEqual([{ id: 'b', rescue: true }])
+    expect(plan.dials.filter(d => !d.rescue)).toHaveLength(1) // its last viewer slot
+    const idle = new LateBlocks()
+    const rescued = { upload: 0.4, connected: new Set([...ids(opts.maxPeers), 'b']), rescue: new Set(['b']) }
+    const later = planMaintain(opts, state({ ...rescued, now: RESCUE_IDLE_MS }), idle, rnd)
+    expect(later).toEqual({ hangUp: ['b'], dials: [] })
+    // Unmeasured, with slots free, it would dial the broadcaster as a child — not in this step.
+    const unmeasured = planMaintain(opts, state({ connected: new Set(['v0', 'v1', 'b']), rescue: new Set(['b']), now: RESCUE_IDLE_MS }), idle, rnd)
+    expect(unmeasured.hangUp).toEqual(['b'])
+    expect(unmeasured.dials.map(d => d.id)).not.toContain('b')
+    expect(unmeasured.dials).toHaveLength(2)
+    // A broadcaster never hangs up the rescue links it serves: the viewers do.
+    expect(planMaintain(opts, state({ role: 'broadcaster', id: 'b', connected: new Set(['r0']), rescue: new Set(['r0']), members: room(20, false) }), idle, rnd).hangUp).toEqual([])
   })
 
   it('the broadcaster takes maxRescuePeers rescue links beyond its children; they take no slot on either side', () => {

@@ -38,7 +38,7 @@ import type { MunroOptions } from '../options.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { LateBlocks, pickDials, refusalBackoff, rescueDial, rescueIdle, rootToReplace, shouldAccept, siblingsOf, wantsRescue, type TopologyState } from '../swarm/topology.js'
+import { LateBlocks, planMaintain, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, wantsRescue, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -316,17 +316,13 @@ export class SwarmSim {
     for (const [id, until] of node.backoff) if (until <= now) node.backoff.delete(id)
     const members = new Map(this.members)
     members.delete(node.id)
-    // Rescue, as swarm.ts: a starving viewer asks the broadcaster; an idle rescue link goes.
     node.late.update(node.mro.stats().lateBlocks, now)
-    for (const [id, c] of node.conns) if (c.rescue && node.role === 'viewer' && rescueIdle(node.late, now)) this.hangUp(node, id)
-    const state = this.topologyState(node, members)
-    const dials = pickDials(topo, state, node.random)
-    for (const id of dials) {
+    const plan = planMaintain(topo, this.topologyState(node, members), node.late, node.random)
+    for (const id of plan.hangUp) this.hangUp(node, id)
+    for (const { id, rescue } of plan.dials) {
       const remote = this.byId.get(id)
-      if (remote !== undefined) this.dial(node, remote, false)
+      if (remote !== undefined) this.dial(node, remote, rescue)
     }
-    const rescuer = this.byId.get(rescueDial(topo, state) ?? '')
-    if (rescuer !== undefined) this.dial(node, rescuer, true)
   }
 
   private signalDelay (a: SimNode, b: SimNode): number {

@@ -38,7 +38,7 @@ import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import {
-  DEFAULT_TOPOLOGY, LateBlocks, pickDials, refusalBackoff, rescueDial, rescueIdle, rootToReplace, shouldAccept, siblingsOf, wantsRescue,
+  DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, wantsRescue,
   type TopologyOptions, type TopologyState
 } from './topology.js'
 import { bufferedAmountOf, pumpToPeer } from './pump.js'
@@ -267,11 +267,12 @@ export class Swarm {
       : new Map([...this.client.peers].filter(([id]) => !this.banned.has(id)))
     this.reportUpload()
     this.late.update(this.mro.stats().lateBlocks, now)
-    if (this.role === 'viewer' && rescueIdle(this.late, now)) for (const c of [...this.conns.values()]) if (c.rescue) this.drop(c, null)
-    const state = this.topologyState(members)
-    for (const id of pickDials(this.opts, state, this.opts.random)) this.open(id, this.client.peers.get(id) ?? 'viewer', true, false)
-    const rescuer = rescueDial(this.opts, state)
-    if (rescuer !== null) this.open(rescuer, 'broadcaster', true, true)
+    const plan = planMaintain(this.opts, this.topologyState(members), this.late, this.opts.random)
+    for (const id of plan.hangUp) {
+      const conn = this.conns.get(id)
+      if (conn !== undefined) this.drop(conn, null)
+    }
+    for (const { id, rescue } of plan.dials) this.open(id, this.client.peers.get(id) ?? 'viewer', true, rescue)
   }
 
   /** Tells the broadcaster (if we are its child) our upload when its measurement changed. */

@@ -285,6 +285,35 @@ export function rescueDial (opts: TopologyOptions, state: TopologyState): string
   return null
 }
 
+/** What one `maintain` step does: rescue links to hang up, then peers to dial, in order. */
+export interface MaintainPlan {
+  /** Our rescue links gone idle ({@link rescueIdle}). */
+  hangUp: string[]
+  /** Peers to dial, and whether each dial asks the broadcaster for a rescue link. */
+  dials: Array<{ id: string, rescue: boolean }>
+}
+
+/**
+ * One `maintain` step of swarm.ts (and of the simulator, which runs the same step): with `late`
+ * fed the core's count, hangs up idle rescue links (not dialled again in this step), dials what
+ * {@link pickDials} picks, and asks for a rescue link while starving ({@link rescueDial}).
+ */
+export function planMaintain (opts: TopologyOptions, state: Omit<TopologyState, 'starving'>, late: LateBlocks, random: () => number): MaintainPlan {
+  const hangUp = state.role === 'viewer' && rescueIdle(late, state.now) ? [...state.rescue] : []
+  const kept = (ids: ReadonlySet<string>): Set<string> => new Set([...ids].filter(id => !hangUp.includes(id)))
+  const next: TopologyState = {
+    ...state,
+    connected: kept(state.connected),
+    rescue: kept(state.rescue),
+    backoff: hangUp.length === 0 ? state.backoff : new Map([...state.backoff, ...hangUp.map(id => [id, Infinity] as const)]),
+    starving: wantsRescue(opts, late, state.now)
+  }
+  const dials = pickDials(opts, next, random).map(id => ({ id, rescue: false }))
+  const rescuer = rescueDial(opts, next)
+  if (rescuer !== null) dials.push({ id: rescuer, rescue: true })
+  return { hangUp, dials }
+}
+
 /**
  * Peers to dial now, in order: siblings we dial (the lower id dials), the broadcaster (see
  * above), then viewers at random.
