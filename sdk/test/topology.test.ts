@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import type { PeerRole } from '../src/signaling/protocol.js'
 import {
-  DEFAULT_TOPOLOGY, extraPeers, LateBlocks, pickDials, refusalBackoff, RESCUE_IDLE_MS, RESCUE_WINDOW_MS, rescueDial, rescueIdle, planMaintain, rootToReplace,
+  admit, DEFAULT_TOPOLOGY, extraPeers, LateBlocks, pickDials, refusalBackoff, RESCUE_IDLE_MS, RESCUE_WINDOW_MS, rescueDial, rescueIdle, planMaintain, rootToReplace,
   shouldAccept, siblingsOf, UNMEASURED_ROOT_RETRY_MS, wantsRescue, type TopologyState
 } from '../src/swarm/topology.js'
 
@@ -126,6 +126,22 @@ describe("choosing the broadcaster's children", () => {
     expect(rootToReplace(opts, children(0.4, 0.4), null)).toBe(null)
     expect(rootToReplace(opts, children(0.4, 0.4), 2)).toBe(null)
     expect(rootToReplace(opts, children(8, null), 20)).toBe(null)
+  })
+
+  it('admit: accepts within the slots; a full broadcaster accepts a strong dialler in place of a weak child, never for a rescue link or over one', () => {
+    const full = state({ role: 'broadcaster', id: 'b', connected: new Set(['c0', 'c1']) })
+    const uploads = children(2, 0.4)
+    expect(admit(opts, state({ role: 'broadcaster', id: 'b' }), 'viewer', 'x', false, new Map(), 0.4)).toEqual({ accept: true, replace: null })
+    expect(admit(opts, full, 'viewer', 'x', false, uploads, 8)).toEqual({ accept: true, replace: 'c1' })
+    expect(admit(opts, full, 'viewer', 'x', false, uploads, 0.4)).toEqual({ accept: false, replace: null })
+    // A rescue link is not a child to be replaced; full of rescue links, a rescue dial is refused.
+    const rescued = ids(opts.maxRescuePeers, 'r')
+    const withRescue = state({ role: 'broadcaster', id: 'b', connected: new Set(['c0', 'c1', ...rescued]), rescue: rescued })
+    const weakRescue = new Map([...uploads, ['r0', 0.1] as const])
+    expect(admit(opts, withRescue, 'viewer', 'x', false, weakRescue, 8)).toEqual({ accept: true, replace: 'c1' })
+    expect(admit(opts, withRescue, 'viewer', 'x', true, weakRescue, 8)).toEqual({ accept: false, replace: null })
+    // A full viewer refuses; nobody is replaced.
+    expect(admit(opts, state({ upload: 0.4, connected: ids(opts.maxPeers + opts.acceptSlack) }), 'viewer', 'x', false, new Map(), 8)).toEqual({ accept: false, replace: null })
   })
 })
 

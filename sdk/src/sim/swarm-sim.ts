@@ -1,16 +1,17 @@
 /**
  * A simulated swarm: one broadcaster and N viewers, each a real munro instance (the protocol
  * core, unmodified), connected by simulated links (link.ts) on virtual time (virtual-clock.ts),
- * with the real topology policy (swarm/topology.ts: `pickDials`, `shouldAccept`).
+ * with the real topology policy (swarm/topology.ts: each `maintain` is `planMaintain`, each dial
+ * is answered by `admit`, as in swarm.ts).
  *
  * DEV DOCS
  * - Signaling is a room where every live peer is a member. A dial reaches its target after both
- *   peers' signaling delay; the target answers busy (`shouldAccept` false, or already connected
+ *   peers' signaling delay; the target answers busy (`admit` refuses, or already connected
  *   to the dialler) or accepts, and the connection opens `connectRtts` round trips after the
  *   answer (ICE + DTLS + SCTP). A dropped or refused peer is not dialled for `retryAfterMs`,
  *   and a peer (the broadcaster too, which fills a free slot) re-runs `maintain` every
  *   `maintainIntervalMs` and after every drop, as swarm/swarm.ts does. A full broadcaster takes a
- *   strong dialler in place of a weak child (`rootToReplace`), reading the children's current
+ *   strong dialler in place of a weak child (`admit`'s `replace`), reading the children's current
  *   upload where the swarm has them report it over signaling. Whenever its children change, the
  *   broadcaster tells each its siblings (one signaling delay later), which link up and give each
  *   other subscriber priority, as in swarm.ts. A viewer whose core counts late blocks dials the
@@ -38,7 +39,7 @@ import type { MunroOptions } from '../options.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { LateBlocks, planMaintain, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, wantsRescue, type TopologyState } from '../swarm/topology.js'
+import { admit, LateBlocks, planMaintain, refusalBackoff, siblingsOf, wantsRescue, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -338,16 +339,13 @@ export class SwarmSim {
       if (!stillDialling()) return
       const topo = this.opts.topology
       const reachable = b.leftAt === null && !b.conns.has(a.id)
-      let accept = reachable && shouldAccept(topo, this.topologyState(b), a.role, a.id, rescue)
-      if (!accept && reachable && !rescue && b.role === 'broadcaster') {
-        // Children report their upload as it changes (swarm.ts); here the broadcaster reads it.
-        const children = new Map([...b.conns].filter(([, c]) => !c.rescue).map(([id, c]) => [id, c.remote.mro.uploadCopies]))
-        const drop = rootToReplace(topo, children, a.mro.uploadCopies)
-        if (drop !== null && (b.conns.get(drop)?.link ?? null) !== null) {
-          this.hangUp(b, drop)
-          accept = true
-        }
-      }
+      // Children report their upload as it changes (swarm.ts); here the broadcaster reads it.
+      const uploads = new Map([...b.conns].map(([id, c]) => [id, c.remote.mro.uploadCopies]))
+      const answer = reachable ? admit(topo, this.topologyState(b), a.role, a.id, rescue, uploads, a.mro.uploadCopies) : null
+      // A child still connecting has no link here to close: the dial is refused instead.
+      const replace = answer?.replace ?? null
+      const accept = answer !== null && answer.accept && (replace === null || (b.conns.get(replace)?.link ?? null) !== null)
+      if (accept && replace !== null) this.hangUp(b, replace)
       if (!accept) {
         this.clock.at(this.clock.now() + sig, () => {
           if (!stillDialling()) return

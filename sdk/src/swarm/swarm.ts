@@ -38,7 +38,7 @@ import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import {
-  DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, rootToReplace, shouldAccept, siblingsOf, wantsRescue,
+  admit, DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, siblingsOf, wantsRescue,
   type TopologyOptions, type TopologyState
 } from './topology.js'
 import { bufferedAmountOf, pumpToPeer } from './pump.js'
@@ -357,17 +357,14 @@ export class Swarm {
       if ((msg.signal as { type?: unknown }).type !== 'offer') return // a late candidate of a dropped dial
       const role = this.client.peers.get(from) ?? 'viewer'
       const rescue = msg.rescue === true
-      if (!shouldAccept(this.opts, this.topologyState(this.client.peers), role, from, rescue)) {
-        // A full broadcaster takes a strong viewer in place of a weak child.
-        const children = new Map([...this.conns].filter(([, c]) => !c.rescue).map(([id, c]) => [id, c.upload]))
-        const weak = this.role === 'broadcaster' && !rescue ? rootToReplace(this.opts, children, reportedUpload(msg.upload)) : null
-        const old = weak === null ? undefined : this.conns.get(weak)
-        if (old === undefined) {
-          this.send(from, { kind: 'busy' })
-          return
-        }
-        this.drop(old, null)
+      const uploads = new Map([...this.conns].map(([id, c]) => [id, c.upload]))
+      const answer = admit(this.opts, this.topologyState(this.client.peers), role, from, rescue, uploads, reportedUpload(msg.upload))
+      if (!answer.accept) {
+        this.send(from, { kind: 'busy' })
+        return
       }
+      const old = answer.replace === null ? undefined : this.conns.get(answer.replace)
+      if (old !== undefined) this.drop(old, null) // a full broadcaster takes a strong viewer for a weak child
       conn = this.open(from, role, false, rescue)
     }
     const upload = reportedUpload(msg.upload)

@@ -242,6 +242,22 @@ export function shouldAccept (opts: TopologyOptions, state: TopologyState, fromR
 }
 
 /**
+ * Our answer to a dial from `fromId` (see {@link shouldAccept}; `rescue`: it asks for a rescue
+ * link): accept it, accept it in place of the child `replace` (a full broadcaster taking a strong
+ * viewer for its weakest child, {@link rootToReplace}), or refuse it (busy). `uploads`: each of
+ * our connections' last reported upload; `upload`: the dialler's.
+ */
+export function admit (
+  opts: TopologyOptions, state: TopologyState, fromRole: PeerRole, fromId: string, rescue: boolean,
+  uploads: ReadonlyMap<string, number | null>, upload: number | null
+): { accept: boolean, replace: string | null } {
+  if (shouldAccept(opts, state, fromRole, fromId, rescue)) return { accept: true, replace: null }
+  if (state.role !== 'broadcaster' || rescue) return { accept: false, replace: null }
+  const replace = rootToReplace(opts, new Map([...uploads].filter(([id]) => !state.rescue.has(id))), upload)
+  return { accept: replace !== null, replace }
+}
+
+/**
  * Broadcaster, all slots taken: the child to drop for a dialler that reports `upload`, or null
  * to refuse it. A dialler measured strong replaces the weakest child measured weak; children
  * not measured yet (null) are kept, and so is everyone when the dialler is not strong.
