@@ -89,9 +89,10 @@ export interface MunroStats {
   blocksPushed: number
   blocksPulled: number
   /**
-   * Blocks that completed a second or more after a peer first announced them, or never before
-   * the window passed them (scheduler.ts `LATE_MS`): the swarm could not feed us in time. The
-   * swarm asks the broadcaster for a rescue link when these keep coming.
+   * Blocks that completed a second or more after the swarm first announced them (a rescue
+   * link's announcement counts only for blocks no other peer announced), or never before the
+   * window passed them (scheduler.ts `LATE_MS`): the swarm could not feed us in time. The swarm
+   * asks the broadcaster for a rescue link when these keep coming.
    */
   lateBlocks: number
 }
@@ -497,9 +498,10 @@ export class Munro {
   /**
    * Marks the connection of a stream returned from `peerStream()` a rescue link (or not), on both
    * ends of a link between the broadcaster and a viewer the swarm cannot feed in time. The
-   * broadcaster takes no subscription from it and serves its pulls of a block only once the
-   * swarm had `rootPullDelay` to deliver it (they are not counted as its children's repairs); the
-   * viewer asks it only for blocks no other peer can give, and does not pick it as an upstream.
+   * broadcaster takes no subscription from it, answers its pulls of a block BUSY until
+   * `rescueDelay` after the append and while its own outbox is backed up, and does not count them
+   * as its children's repairs; the viewer asks it for a block only `rescueDelay` after the swarm
+   * first announced it, and never picks it as an upstream.
    */
   setPeerRescue (stream: Duplex, rescue: boolean): void {
     const peer = this.peerOf(stream)

@@ -91,8 +91,9 @@ export class Peer {
   priority = false
   /**
    * A rescue link (munro's `setPeerRescue`). On the broadcaster: a viewer the swarm cannot feed
-   * in time, served pulls of what the swarm had `rootPullDelay` to give it, never pushed to. On a
-   * viewer: its link to the broadcaster, asked only when no other peer can serve a block.
+   * in time, served pulls of what the swarm had `rescueDelay` to give it, never pushed to. On a
+   * viewer: its link to the broadcaster, asked for a block only `rescueDelay` after the swarm
+   * announced it, never an upstream.
    */
   rescue = false
   closed = false

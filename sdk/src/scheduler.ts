@@ -172,8 +172,9 @@ export class Scheduler {
       let score = (p.stats.rate ?? DEFAULT_PEER_RATE) / (1 + p.inflight.size)
       // A rescue link to the broadcaster serves only what the swarm did not give us in time
       // (munro's `setPeerRescue`): it is asked once that time is up, and then like any peer.
+      // (A block asked for with `get` outside the live range was never announced in it: no wait.)
       if (p.rescue) {
-        const at = (this.firstHeard(index) ?? now) + this.opts.rescueDelay
+        const at = (this.firstHeard(index) ?? -Infinity) + this.opts.rescueDelay
         if (at > now) { this.wakeAtTime(at); continue }
       }
       if (p.chokedUs) score -= 1e9

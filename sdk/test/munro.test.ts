@@ -107,7 +107,7 @@ describe('munro(): broadcaster or receiver', () => {
   })
 
   it('bad options are RangeErrors (or TypeErrors) with code ERR_INVALID_ARGUMENT', () => {
-    const bad = [{ signEvery: 0 }, { signEvery: 1.5 }, { maxBlocks: 0 }, { maxBytes: 0 }, { liveBacklog: 0 }, { start: -1 }, { start: 'edge' as 'live' }, { expectedBitrate: -1 }, { expectedBitrate: Infinity }, { fullHaveDelay: -1 }, { fullHaveDelay: Infinity }]
+    const bad = [{ signEvery: 0 }, { signEvery: 1.5 }, { maxBlocks: 0 }, { maxBytes: 0 }, { liveBacklog: 0 }, { start: -1 }, { start: 'edge' as 'live' }, { expectedBitrate: -1 }, { expectedBitrate: Infinity }, { fullHaveDelay: -1 }, { fullHaveDelay: Infinity }, { rescueDelay: -1 }, { rescueDelay: Infinity }]
     for (const opts of bad) {
       const err = thrown(() => munro(null, opts))
       expect(err).toBeInstanceOf(RangeError)

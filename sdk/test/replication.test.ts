@@ -452,6 +452,21 @@ describe('rescue timing', () => {
   })
 })
 
+describe('rescue and get', () => {
+  it('get() of a block outside the live range asks the rescue link at once: nobody announced it there', async () => {
+    const { clock, advance } = manualClock()
+    const b = createBroadcaster({ clock })
+    await appendBlocks(b, 3)
+    advance(DEFAULT_OPTIONS.rescueDelay) // past the broadcaster's own wait
+    const v = createReceiver(b, { clock }) // starts at the live edge
+    const link = connect(b, v)
+    b.setPeerRescue(link.a, true)
+    v.setPeerRescue(link.b, true)
+    await until(() => v.start === 2, 2000, 'the live edge')
+    expect(Buffer.from(await v.get(0)).toString()).toBe('block 0') // the clock stands still
+  })
+})
+
 describe('late blocks', () => {
   it('a block that completes LATE_MS or more after its first announcement, or that the window passes unreceived, is late', async () => {
     const { clock, advance } = manualClock()

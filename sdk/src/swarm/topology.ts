@@ -31,7 +31,7 @@
  *   A viewer to which `rescueLateBlocks` blocks came late within {@link RESCUE_WINDOW_MS} (munro's
  *   `lateBlocks`: a second or more after first announced, or never) dials the broadcaster for a
  *   rescue link, beyond its `maxBroadcasterPeers` children, up to `maxRescuePeers` of them. The
- *   broadcaster pushes it nothing and serves it only what the swarm had `rootPullDelay` to give
+ *   broadcaster pushes it nothing and serves it only what the swarm had `rescueDelay` to give
  *   (munro's `setPeerRescue`), so its upload grows by the swarm's deficit, not a copy per rescue
  *   link. The viewer drops the link after {@link RESCUE_IDLE_MS} without a late block. A rescue
  *   link takes none of either side's connection slots, and its viewer is no sibling.
@@ -91,8 +91,9 @@ export interface TopologyOptions {
   maxSiblings: number
   /**
    * Broadcaster: viewers it takes on rescue links beyond `maxBroadcasterPeers` (see above). Each
-   * costs the broadcaster what the swarm fails to give that viewer, at most a copy; its uplink is
-   * kept from backing up as for any pull (a backlog past `busyLimit` answers BUSY, upload.ts).
+   * costs the broadcaster what the swarm fails to give that viewer, at most a copy; rescue pulls
+   * are answered BUSY while the broadcaster's outbox holds more than MAX_PEER_BACKLOG, so they
+   * never hold back its pushes to its children.
    * Ten viewers short of upload (seed 1, misses after 10 s): 70% without rescue, 31% with four
    * links, 9% with eight. 0: none.
    * @default 8
