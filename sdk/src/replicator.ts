@@ -362,13 +362,14 @@ export class Replicator {
     // requester is told to go elsewhere (it will, at once) instead of queueing behind it. The
     // broadcaster also turns away young blocks it already pushed (`rootPullDelay`), unless the
     // requester has no one else to get them from.
-    // A rescue viewer gets only blocks the swarm had that long to give it, `alone` or not.
+    // A rescue viewer gets a block only `rescueDelay` after its append, `alone` or not.
     const pushed = this.pushedAt.get(m.index)
     const young = (since: number | undefined): boolean => since !== undefined && this.clock.now() - since < this.delays.rootPullDelay
     const early = this.upstream === null && (peer.rescue
       ? this.clock.now() - entry.verifiedAt < this.delays.rescueDelay
       : young(pushed) && !m.alone && this.forwardedElsewhere(peer, stripeOf(m.index)))
-    if (this.uploadBacklog() > (peer.rescue ? Math.min(MAX_PEER_BACKLOG, this.busyLimit()) : this.busyLimit()) || early) {
+    // Rescue pulls come last: only from an outbox nearly empty, never ahead of pushes to children.
+    if (this.uploadBacklog() > (peer.rescue ? MAX_PEER_BACKLOG : this.busyLimit()) || early) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })
       return
     }
