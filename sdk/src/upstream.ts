@@ -29,7 +29,9 @@
  *   `fullHaveDelay` late (replicator.ts), so it does not lead their scores for a stripe it
  *   could not take them on; those it could take (a relay, with a leaf to give way) hear at once.
  *   A child of the source does the same for the stripes the source does not push it
- *   ({@link Upstream.leftToOthers}).
+ *   ({@link Upstream.leftToOthers}), and takes subscribers on them only from its siblings
+ *   (the source's other children, which have priority): its uplink fans out the stripes whose
+ *   first hop it is.
  * - Cycles cannot starve anyone: blocks enter a cycle only from outside it, so the outside
  *   peer announces first and wins the next evaluation; meanwhile pull fills in.
  * @module
@@ -142,8 +144,8 @@ export class Upstream {
 
   /**
    * Whether we announce `stripe`'s new blocks late, as if full, to peers not subscribed to it
-   * here: we are a child of the source (connected to it) and the source does not push us
-   * that stripe. Its own subscriber has that stripe first; our fan-out goes to the stripes
+   * here, and refuse subscriptions to it but from siblings: we are a child of the source
+   * (connected to it) and the source does not push us that stripe. Its own subscriber has that stripe first; our fan-out goes to the stripes
    * the source pushes us, whose first hop we are. Announced at once, we lead the others'
    * scores for stripes we only relay second-hand and draw subscriptions that load the
    * uplink the whole swarm waits on (measured: six subscribers on all four stripes).

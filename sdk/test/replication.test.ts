@@ -240,6 +240,37 @@ describe('announcing', () => {
     expect((await other.next('have', m => m.start === 0, 300)).count).toBe(1)
   })
 
+  it('a child of the broadcaster takes subscribers only on the stripes the broadcaster pushes it, but a sibling on any', async () => {
+    const b = createBroadcaster({ rootPullDelay: 0 })
+    const [x, y] = [rawRemote(b), rawRemote(b)] // the broadcaster's subscribers on stripes 1–3
+    for (const p of [x, y]) p.handshake()
+    for (const stripe of [1, 2]) x.send({ type: 'subscribe', start: 0, stripe })
+    y.send({ type: 'subscribe', start: 0, stripe: 3 })
+    await sleep(20)
+    const r = createReceiver(b, { start: 0 })
+    connect(b, r)
+    await sleep(20)
+    const verified = record(r, 'verified')
+    await appendBlocks(b, 4) // r subscribes to each stripe at b: stripe 0 taken, 1–3 choked
+    await until(() => verified.length === 4)
+    const other = rawRemote(r)
+    other.handshake()
+    const sibling = rawRemote(r)
+    r.setPeerPriority(sibling.stream, true)
+    sibling.handshake()
+    await sleep(20)
+    other.send({ type: 'subscribe', start: 4, stripe: 1 }) // relayed second-hand here: refused
+    expect((await other.next('choke')).stripe).toBe(1)
+    other.send({ type: 'subscribe', start: 4, stripe: 0 }) // pushed to r by the broadcaster: taken
+    sibling.send({ type: 'subscribe', start: 4, stripe: 1 })
+    await b.append(bytes('block 4'))
+    await b.append(bytes('block 5'))
+    expect((await other.next('data')).index).toBe(4)
+    expect((await sibling.next('data')).index).toBe(5)
+    expect(other.received.filter(m => m.type === 'choke')).toHaveLength(1)
+    expect(sibling.received.some(m => m.type === 'choke')).toBe(false)
+  })
+
   it('with fullHaveDelay 0 every peer hears of a block at once', async () => {
     const { b, other } = await fullOnStripe0(0)
     await b.append(bytes('block 0'))
