@@ -368,10 +368,10 @@ export class Replicator {
     // requester has no one else to get them from.
     // A rescue viewer gets a block only `rescueDelay` after its append, `alone` or not.
     const pushed = this.pushedAt.get(m.index)
-    const young = (since: number | undefined): boolean => since !== undefined && this.clock.now() - since < this.delays.rootPullDelay
+    const within = (since: number | undefined, ms: number): boolean => since !== undefined && this.clock.now() - since < ms
     const early = this.upstream === null && (peer.rescue
-      ? this.clock.now() - entry.verifiedAt < this.delays.rescueDelay
-      : young(pushed) && !m.alone && this.forwardedElsewhere(peer, stripeOf(m.index)))
+      ? within(entry.verifiedAt, this.delays.rescueDelay)
+      : within(pushed, this.delays.rootPullDelay) && !m.alone && this.forwardedElsewhere(peer, stripeOf(m.index)))
     // Rescue pulls come last: only from an outbox nearly empty, never ahead of pushes to children.
     if (this.uploadBacklog() > (peer.rescue ? MAX_PEER_BACKLOG : this.busyLimit()) || early) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })

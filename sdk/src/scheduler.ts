@@ -112,6 +112,7 @@ export class Scheduler {
   update (): void {
     const peers = [...this.peers()].filter(p => p.handshaked && !p.closed)
     if (peers.length === 0) return
+    const now = this.clock.now()
     const candidates: number[] = []
     if (this.wantFrom !== null) {
       const from = Math.max(this.wantFrom, this.log.start)
@@ -126,7 +127,7 @@ export class Scheduler {
             if (!this.needed(i)) continue
             wanted.add(i)
             const heard = p.rescue ? this.heardAt.rescue : this.heardAt.peers
-            if (!heard.has(i)) heard.set(i, this.clock.now())
+            if (!heard.has(i)) heard.set(i, now)
           }
           if (budget === 0 || start <= from) break
         }
@@ -137,7 +138,6 @@ export class Scheduler {
       if (this.needed(i)) candidates.push(i)
       else if (i < this.log.start || this.log.get(i) !== undefined) this.explicit.delete(i)
     }
-    const now = this.clock.now()
     for (const index of candidates) {
       if (this.inflight.has(index)) continue // listed twice (eager and explicit) and just requested
       this.countIfLate(index, now)

@@ -16,7 +16,7 @@ const room = (viewers: number, broadcaster = true): Map<string, PeerRole> => {
   return m
 }
 const state = (extra: Partial<TopologyState> = {}): TopologyState => ({
-  role: 'viewer', id: 'me', members: room(20), connected: new Set(), backoff: new Map(), now: 1000, upload: null, siblings: new Set(), rescue: new Set(), starving: false, ...extra
+  role: 'viewer', id: 'me', members: room(20), connected: new Set(), backoff: new Map(), now: 1000, upload: null, siblings: new Set(), rescue: new Set(), ...extra
 })
 const ids = (n: number, prefix = 'v'): Set<string> => new Set(Array.from({ length: n }, (_, i) => `${prefix}${i}`))
 const rnd = (): number => 0.5
@@ -168,34 +168,32 @@ describe('rescue links', () => {
 
   it('a starving viewer measured weak dials the broadcaster for a rescue link; a fed one, or one in back-off, does not', () => {
     const weak = { upload: 0.4, connected: ids(opts.maxPeers) }
-    expect(pickDials(opts, state({ ...weak, starving: true }), rnd)).toEqual([])
-    expect(rescueDial(opts, state({ ...weak, starving: true }))).toBe('b')
-    expect(rescueDial(opts, state(weak))).toBeNull()
-    expect(rescueDial(opts, state({ ...weak, starving: true, backoff: new Map([['b', 5000]]) }))).toBeNull()
-    expect(rescueDial(opts, state({ ...weak, starving: true, connected: new Set([...weak.connected, 'b']) }))).toBeNull()
+    expect(pickDials(opts, state(weak), rnd)).toEqual([])
+    expect(rescueDial(opts, state(weak), true)).toBe('b')
+    expect(rescueDial(opts, state(weak), false)).toBeNull()
+    expect(rescueDial(opts, state({ ...weak, backoff: new Map([['b', 5000]]) }), true)).toBeNull()
+    expect(rescueDial(opts, state({ ...weak, connected: new Set([...weak.connected, 'b']) }), true)).toBeNull()
     // One that dials the broadcaster as a child anyway (measured strong) asks for no rescue.
-    expect(rescueDial(opts, state({ upload: 5, connected: ids(opts.maxPeers), starving: true }))).toBeNull()
+    expect(rescueDial(opts, state({ upload: 5, connected: ids(opts.maxPeers) }), true)).toBeNull()
   })
 
   it('one maintain step: a starving viewer dials its peers and asks for a rescue link; an idle rescue link is hung up and not dialled again at once', () => {
-    const starving = new LateBlocks()
-    starving.update(opts.rescueLateBlocks, 1000)
     const weak = { upload: 0.4, connected: ids(opts.maxPeers - 1) }
-    const plan = planMaintain(opts, state(weak), starving, rnd)
+    const plan = planMaintain(opts, state(weak), new LateBlocks(), opts.rescueLateBlocks, rnd) // its core counts 3 late
     expect(plan.hangUp).toEqual([])
     expect(plan.dials.filter(d => d.rescue)).toEqual([{ id: 'b', rescue: true }])
     expect(plan.dials.filter(d => !d.rescue)).toHaveLength(1) // its last viewer slot
     const idle = new LateBlocks()
     const rescued = { upload: 0.4, connected: new Set([...ids(opts.maxPeers), 'b']), rescue: new Set(['b']) }
-    const later = planMaintain(opts, state({ ...rescued, now: RESCUE_IDLE_MS }), idle, rnd)
+    const later = planMaintain(opts, state({ ...rescued, now: RESCUE_IDLE_MS }), idle, 0, rnd)
     expect(later).toEqual({ hangUp: ['b'], dials: [] })
     // Unmeasured, with slots free, it would dial the broadcaster as a child — not in this step.
-    const unmeasured = planMaintain(opts, state({ connected: new Set(['v0', 'v1', 'b']), rescue: new Set(['b']), now: RESCUE_IDLE_MS }), idle, rnd)
+    const unmeasured = planMaintain(opts, state({ connected: new Set(['v0', 'v1', 'b']), rescue: new Set(['b']), now: RESCUE_IDLE_MS }), idle, 0, rnd)
     expect(unmeasured.hangUp).toEqual(['b'])
     expect(unmeasured.dials.map(d => d.id)).not.toContain('b')
     expect(unmeasured.dials).toHaveLength(2)
     // A broadcaster never hangs up the rescue links it serves: the viewers do.
-    expect(planMaintain(opts, state({ role: 'broadcaster', id: 'b', connected: new Set(['r0']), rescue: new Set(['r0']), members: room(20, false) }), idle, rnd).hangUp).toEqual([])
+    expect(planMaintain(opts, state({ role: 'broadcaster', id: 'b', connected: new Set(['r0']), rescue: new Set(['r0']), members: room(20, false) }), idle, 0, rnd).hangUp).toEqual([])
   })
 
   it('the broadcaster takes maxRescuePeers rescue links beyond its children; they take no slot on either side', () => {

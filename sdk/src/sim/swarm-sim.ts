@@ -39,7 +39,7 @@ import type { MunroOptions } from '../options.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { admit, LateBlocks, planMaintain, refusalBackoff, siblingsOf, wantsRescue, type TopologyState } from '../swarm/topology.js'
+import { admit, LateBlocks, planMaintain, refusalBackoff, siblingsOf, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -297,8 +297,7 @@ export class SwarmSim {
     return {
       role: node.role, id: node.id, members, connected: new Set(node.conns.keys()), backoff: node.backoff, now,
       upload: node.mro.uploadCopies, siblings: node.siblings,
-      rescue: new Set([...node.conns].filter(([, c]) => c.rescue).map(([id]) => id)),
-      starving: wantsRescue(this.opts.topology, node.late, now)
+      rescue: new Set([...node.conns].filter(([, c]) => c.rescue).map(([id]) => id))
     }
   }
 
@@ -317,8 +316,7 @@ export class SwarmSim {
     for (const [id, until] of node.backoff) if (until <= now) node.backoff.delete(id)
     const members = new Map(this.members)
     members.delete(node.id)
-    node.late.update(node.mro.stats().lateBlocks, now)
-    const plan = planMaintain(topo, this.topologyState(node, members), node.late, node.random)
+    const plan = planMaintain(topo, this.topologyState(node, members), node.late, node.mro.stats().lateBlocks, node.random)
     for (const id of plan.hangUp) this.hangUp(node, id)
     for (const { id, rescue } of plan.dials) {
       const remote = this.byId.get(id)

@@ -38,7 +38,7 @@ import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import {
-  admit, DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, siblingsOf, wantsRescue,
+  admit, DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, siblingsOf,
   type TopologyOptions, type TopologyState
 } from './topology.js'
 import { bufferedAmountOf, pumpToPeer } from './pump.js'
@@ -252,8 +252,7 @@ export class Swarm {
     return {
       role: this.role, id: this.client.peerId ?? '', members, connected: new Set(this.conns.keys()), backoff: this.backoff,
       now, upload: this.mro.uploadCopies, siblings: this.siblings,
-      rescue: new Set([...this.conns.values()].filter(c => c.rescue).map(c => c.id)),
-      starving: wantsRescue(this.opts, this.late, now)
+      rescue: new Set([...this.conns.values()].filter(c => c.rescue).map(c => c.id))
     }
   }
 
@@ -266,8 +265,7 @@ export class Swarm {
       ? this.client.peers
       : new Map([...this.client.peers].filter(([id]) => !this.banned.has(id)))
     this.reportUpload()
-    this.late.update(this.mro.stats().lateBlocks, now)
-    const plan = planMaintain(this.opts, this.topologyState(members), this.late, this.opts.random)
+    const plan = planMaintain(this.opts, this.topologyState(members), this.late, this.mro.stats().lateBlocks, this.opts.random)
     for (const id of plan.hangUp) {
       const conn = this.conns.get(id)
       if (conn !== undefined) this.drop(conn, null)

@@ -184,8 +184,6 @@ export interface TopologyState {
   siblings: ReadonlySet<string>
   /** Those of `connected` that are rescue links (see above). */
   rescue: ReadonlySet<string>
-  /** Viewer: it wants a rescue link ({@link wantsRescue}). */
-  starving: boolean
 }
 
 /** Connections that take a slot: all but rescue links. */
@@ -290,11 +288,11 @@ function dialsRootAsChild (opts: TopologyOptions, state: TopologyState, want: nu
 }
 
 /**
- * The broadcaster a starving viewer dials for a rescue link now, or null: one it is not
- * connected to, not backing off, and would not dial as a child anyway.
+ * The broadcaster a viewer dials for a rescue link now while `starving` ({@link wantsRescue}),
+ * or null: one it is not connected to, not backing off, and would not dial as a child anyway.
  */
-export function rescueDial (opts: TopologyOptions, state: TopologyState): string | null {
-  if (state.role !== 'viewer' || !state.starving) return null
+export function rescueDial (opts: TopologyOptions, state: TopologyState, starving: boolean): string | null {
+  if (state.role !== 'viewer' || !starving) return null
   if (dialsRootAsChild(opts, state, wanted(opts, state))) return null
   for (const [id, role] of state.members) {
     if (role === 'broadcaster' && !state.connected.has(id) && (state.backoff.get(id) ?? 0) <= state.now) return id
@@ -311,22 +309,23 @@ export interface MaintainPlan {
 }
 
 /**
- * One `maintain` step of swarm.ts (and of the simulator, which runs the same step): with `late`
- * fed the core's count, hangs up idle rescue links (not dialled again in this step), dials what
- * {@link pickDials} picks, and asks for a rescue link while starving ({@link rescueDial}).
+ * One `maintain` step of swarm.ts (and of the simulator, which runs the same step): feeds `late`
+ * the core's running `lateBlocks`, hangs up idle rescue links (not dialled again in this step),
+ * dials what {@link pickDials} picks, and asks for a rescue link while starving
+ * ({@link rescueDial}).
  */
-export function planMaintain (opts: TopologyOptions, state: Omit<TopologyState, 'starving'>, late: LateBlocks, random: () => number): MaintainPlan {
+export function planMaintain (opts: TopologyOptions, state: TopologyState, late: LateBlocks, lateBlocks: number, random: () => number): MaintainPlan {
+  late.update(lateBlocks, state.now)
   const hangUp = state.role === 'viewer' && rescueIdle(late, state.now) ? [...state.rescue] : []
   const kept = (ids: ReadonlySet<string>): Set<string> => new Set([...ids].filter(id => !hangUp.includes(id)))
   const next: TopologyState = {
     ...state,
     connected: kept(state.connected),
     rescue: kept(state.rescue),
-    backoff: hangUp.length === 0 ? state.backoff : new Map([...state.backoff, ...hangUp.map(id => [id, Infinity] as const)]),
-    starving: wantsRescue(opts, late, state.now)
+    backoff: hangUp.length === 0 ? state.backoff : new Map([...state.backoff, ...hangUp.map(id => [id, Infinity] as const)])
   }
   const dials = pickDials(opts, next, random).map(id => ({ id, rescue: false }))
-  const rescuer = rescueDial(opts, next)
+  const rescuer = rescueDial(opts, next, wantsRescue(opts, late, state.now))
   if (rescuer !== null) dials.push({ id: rescuer, rescue: true })
   return { hangUp, dials }
 }
