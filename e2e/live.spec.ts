@@ -19,6 +19,15 @@ test.describe.serial('live stream through the demo pages', () => {
   const all = (): Peer[] => [broadcaster, ...viewers, embed, late].filter((p): p is Peer => p !== null && p !== undefined)
 
   test.afterAll(async () => { await closeAll(all()) })
+  // On a failure, what every watch page shows: late blocks and rescue links, the player, sources.
+  test.afterEach(async ({}, info) => {
+    if (info.status === info.expectedStatus) return
+    for (const p of [...viewers, late].filter((x): x is Peer => x !== null)) {
+      const text = await Promise.all(['stat-peers', 'stat-from-broadcaster', 'stat-from-peers', 'stat-late', 'stat-buffer', 'stat-player']
+        .map(async id => `${id.slice(5)} ${await p.page.getByTestId(id).textContent({ timeout: 1000 }).catch(() => '?')}`))
+      console.log(`${p.name}: ${text.join(', ')}`)
+    }
+  })
 
   test('a broadcaster and 3 viewers, 1 direct slot: all play, and viewers serve each other', async ({ browser }) => {
     test.setTimeout(60_000)
