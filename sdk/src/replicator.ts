@@ -170,7 +170,7 @@ export class Replicator {
     // A block it could not serve before may be servable now.
     for (const i of peer.failed.keys()) if (i >= m.start && i < m.start + m.count) peer.failed.delete(i)
     if (m.headLength > peer.remote.length) peer.remote.length = m.headLength
-    this.upstream?.heard(peer, m.start + m.count - 1)
+    this.upstream?.heard(peer, m.start + m.count - 1, m.whole === true)
     this.scheduler.update()
   }
 
@@ -506,7 +506,7 @@ export class Replicator {
       throw new MunroError('ERR_INVALID_PROOF', `block ${m.index}: header differs from the verified one`)
     }
     this.scheduler.progress(m.index)
-    this.upstream?.heard(peer, m.index)
+    this.upstream?.heard(peer, m.index, false)
     if (result.added !== undefined) {
       peer.stats.blocksReceived++
       if (pushed) this.arrivals.pushed++
@@ -539,6 +539,7 @@ export class Replicator {
       if (isComplete(entry)) p.serving.delete(m.index)
     }
     if (isComplete(entry)) {
+      this.upstream?.heard(peer, m.index, true) // its sender held it whole first
       this.scheduler.complete(m.index, entry.byteLength)
       const head = this.headOf.get(m.index) ?? null
       this.headOf.delete(m.index)

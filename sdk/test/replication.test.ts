@@ -279,18 +279,66 @@ describe('announcing', () => {
 })
 
 describe('subscriptions', () => {
+  it('the upstream is who announces blocks whole first: a header-time HAVE only says pieces are coming', async () => {
+    const b = createBroadcaster()
+    const r = createReceiver(b, { start: 0 })
+    const [near, fast] = [rawRemote(r), rawRemote(r)] as const
+    for (const p of [near, fast]) p.handshake()
+    await sleep(10)
+    // `near` verified each header first (a relay close to the source) but delivers late;
+    // `fast` is second to hear of each block and first to hold it whole.
+    for (let i = 0; i < 8; i += 4) {
+      near.send({ type: 'have', start: i, count: 1, headLength: i + 1 })
+      fast.send({ type: 'have', start: i, count: 1, headLength: i + 1, whole: true })
+    }
+    expect((await fast.next('subscribe')).stripe).toBe(0)
+    await sleep(30)
+    expect(near.received.some(m => m.type === 'subscribe')).toBe(false)
+  })
+
+  it('where no neighbour relays, a peer that takes no subscribers is still asked', async () => {
+    const r = createReceiver(createBroadcaster(), { start: 0 })
+    const leaf = rawRemote(r)
+    leaf.handshake()
+    leaf.send({ type: 'capacity', perStripe: 0 })
+    await sleep(10)
+    leaf.send({ type: 'have', start: 0, count: 1, headLength: 1, whole: true })
+    expect((await leaf.next('subscribe')).stripe).toBe(0)
+  })
+
+  it('a peer that relays is the upstream before one that takes no subscribers (CAPACITY 0), unless that is a sibling', async () => {
+    const b = createBroadcaster()
+    const r = createReceiver(b, { start: 0 })
+    const [leaf, other, sibling] = [rawRemote(r), rawRemote(r), rawRemote(r)] as const
+    for (const p of [leaf, other, sibling]) p.handshake()
+    r.setPeerPriority(sibling.stream, true)
+    for (const p of [leaf, sibling]) p.send({ type: 'capacity', perStripe: 0 })
+    await sleep(10)
+    for (let i = 0; i < 8; i += 4) {
+      leaf.send({ type: 'have', start: i, count: 1, headLength: i + 1, whole: true })
+      other.send({ type: 'have', start: i, count: 1, headLength: i + 1, whole: true })
+    }
+    expect((await other.next('subscribe')).stripe).toBe(0) // second to announce, but it takes us
+    sibling.send({ type: 'have', start: 1, count: 1, headLength: 2, whole: true })
+    expect((await sibling.next('subscribe')).stripe).toBe(1)
+    await sleep(20)
+    // Asked while it was the only one to announce, and left as soon as a relay did.
+    const toLeaf = leaf.received.filter(m => m.type === 'subscribe' || m.type === 'unsubscribe')
+    expect(toLeaf.at(-1)?.type ?? 'none').not.toBe('subscribe')
+  })
+
   it('a choke on one stripe leaves that upstream open for the others', async () => {
     const b = createBroadcaster()
     const r = createReceiver(b, { start: 0 })
     const up = rawRemote(r)
     up.handshake()
     await sleep(10)
-    up.send({ type: 'have', start: 0, count: 1, headLength: 1 })
+    up.send({ type: 'have', start: 0, count: 1, headLength: 1, whole: true })
     expect((await up.next('subscribe')).stripe).toBe(0)
     up.send({ type: 'choke', stripe: 0 })
-    up.send({ type: 'have', start: 1, count: 1, headLength: 2 })
+    up.send({ type: 'have', start: 1, count: 1, headLength: 2, whole: true })
     expect((await up.next('subscribe')).stripe).toBe(1)
-    up.send({ type: 'have', start: 4, count: 1, headLength: 5 }) // stripe 0 again: still backing off
+    up.send({ type: 'have', start: 4, count: 1, headLength: 5, whole: true }) // stripe 0 again: still backing off
     await sleep(50)
     expect(up.received.filter(m => m.type === 'subscribe' && m.stripe === 0)).toHaveLength(1)
   })
