@@ -385,12 +385,35 @@ describe('capacity', () => {
     leaf2.send({ type: 'subscribe', start: 0, stripe: 0 })
     expect((await leaf2.next('choke')).stripe).toBe(0) // a leaf does not displace
     relay2.send({ type: 'subscribe', start: 0, stripe: 0 })
-    expect((await relay2.next('choke')).stripe).toBe(0) // nor does a relay displace a relay
+    expect((await relay2.next('choke')).stripe).toBe(0) // nor does a relay displace one more than half as wide
     unknown.send({ type: 'subscribe', start: 0, stripe: 1 })
     expect((await unknown.next('choke')).stripe).toBe(1) // a peer that never said is no relay
     await sleep(20)
     expect(relay.received.some(m => m.type === 'choke')).toBe(false)
     expect(leafB.received.some(m => m.type === 'choke')).toBe(false)
+  })
+
+  it('with a stripe full, a relay takes the place of the narrowest relay there if that relays at most half as much; an unknown one stays', async () => {
+    const r = createReceiver(createBroadcaster(), { maxSubscribers: 2 }) // two subscribers per stripe
+    const [narrow, mid, unknown, wide, wider] = [rawRemote(r), rawRemote(r), rawRemote(r), rawRemote(r), rawRemote(r)] as const
+    for (const p of [narrow, mid, unknown, wide, wider]) p.handshake()
+    narrow.send({ type: 'capacity', perStripe: 2 })
+    mid.send({ type: 'capacity', perStripe: 3 })
+    wide.send({ type: 'capacity', perStripe: 4 })
+    wider.send({ type: 'capacity', perStripe: 6 })
+    for (const p of [mid, narrow]) p.send({ type: 'subscribe', start: 0, stripe: 0 })
+    for (const p of [unknown, narrow]) p.send({ type: 'subscribe', start: 0, stripe: 1 })
+    await sleep(20)
+    wider.send({ type: 'subscribe', start: 0, stripe: 0 })
+    expect((await narrow.next('choke')).stripe).toBe(0) // 2 and 3 are both half of 6 or less: the narrowest goes
+    wide.send({ type: 'subscribe', start: 0, stripe: 0 })
+    expect((await wide.next('choke')).stripe).toBe(0) // the 3 left is more than half of 4
+    wider.send({ type: 'subscribe', start: 0, stripe: 1 })
+    expect((await narrow.next('choke')).stripe).toBe(1) // never the one whose capacity is unknown
+    await sleep(20)
+    expect(unknown.received.some(m => m.type === 'choke')).toBe(false)
+    expect(mid.received.some(m => m.type === 'choke')).toBe(false)
+    expect(wider.received.some(m => m.type === 'choke')).toBe(false)
   })
 })
 
