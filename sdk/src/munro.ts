@@ -172,7 +172,8 @@ export class Munro {
     this.upstream = upstream
     this.scheduler = new Scheduler(this.log, peers, o.clock, o.random, o,
       (index) => { this.rejectWaiters(index, this.outOfWindow(index)) },
-      (index) => upstream?.holdUntil(index) ?? 0)
+      (index) => upstream?.holdUntil(index) ?? 0,
+      (index) => { this.replicator.stalled(index) })
     if (this.writable) this.scheduler.wantFrom = null
     else if (o.start !== 'live') this.scheduler.wantFrom = o.start
     this.replicator = new Replicator(this.log, this.scheduler, peers, this.cache, o.clock, this.discoveryKey, {

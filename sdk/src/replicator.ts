@@ -366,7 +366,8 @@ export class Replicator {
   onrequest (peer: Peer, m: Request): void {
     if (peer.serving.has(m.index) && !m.fullProof) return // already on its way (pushed)
     const entry = this.log.get(m.index)
-    if (entry === undefined) {
+    // A header whose pieces nobody is sending us is no block to serve (see `stalled`).
+    if (entry === undefined || (!isComplete(entry) && !this.scheduler.isInflight(m.index))) {
       const reason = m.index < this.log.start ? NoDataReason.DISCARDED : NoDataReason.NOT_HELD
       peer.send({ type: 'no-data', index: m.index, reason, windowStart: this.log.start })
       return
@@ -587,6 +588,23 @@ export class Replicator {
   broadcastMetadata (except: Peer | null = null): void {
     if (this.metadata === null) return
     for (const p of this.peers()) if (p !== except && p.handshaked) p.send({ type: 'metadata', ...this.metadata })
+  }
+
+  /**
+   * Our request for block `index`, whose header we hold, ended without its pieces (its peer
+   * left, was dropped for tampering, timed out or said NO_DATA). Those we were forwarding it to
+   * are told NO_DATA at once and ask elsewhere, and until a new request of ours is under way we
+   * answer requests for it NO_DATA (`onrequest`). Otherwise a header from a peer dropped for bad
+   * pieces spreads by cut-through, and peers holding only that header serve it to each other in
+   * a ring that never delivers: in the simulator (ten viewers, seed 3, the tamperer a child of
+   * the broadcaster) every viewer missed that block, waiting out 2 s request timeouts.
+   */
+  stalled (index: number): void {
+    for (const p of this.peers()) {
+      if (!p.serving.delete(index)) continue
+      p.dropQueued(index)
+      p.send({ type: 'no-data', index, reason: NoDataReason.NOT_HELD, windowStart: this.log.start })
+    }
   }
 
   /** Forwards-ready pieces of a block we produced (broadcaster) are sent by `serve`; nothing else to do. */

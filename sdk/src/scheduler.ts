@@ -80,7 +80,12 @@ export class Scheduler {
     private readonly opts: SchedulerOptions & Pick<WindowOptions, 'maxBlocks'> & Pick<UpstreamOptions, 'rescueDelay'>,
     private readonly onunavailable: (index: number) => void,
     /** Until when a block is left to our upstream's push before it may be pulled (0: now). */
-    private readonly holdUntil: (index: number) => number = () => 0
+    private readonly holdUntil: (index: number) => number = () => 0,
+    /**
+     * A request for a block whose header we hold ended without its pieces (timeout, NO_DATA,
+     * its peer gone): what we forward of it has no source now (replicator.ts `stalled`).
+     */
+    private readonly onstalled: (index: number) => void = () => {}
   ) {}
 
   private wake: TimerHandle | null = null
@@ -201,6 +206,7 @@ export class Scheduler {
       this.markFailed(peer, index)
       peer.send({ type: 'cancel', index })
       this.clear(index)
+      this.stalled(index)
       this.update()
     }, this.opts.requestTimeout)
   }
@@ -258,14 +264,20 @@ export class Scheduler {
   /** `peer` cannot serve `index`: ask someone else. */
   failed (peer: Peer, index: number): void {
     this.markFailed(peer, index)
-    if (this.inflight.get(index)?.peer === peer) this.clear(index)
+    if (this.inflight.get(index)?.peer === peer) { this.clear(index); this.stalled(index) }
     this.update()
+  }
+
+  /** The request for `index` ended without the block: tell the owner if we hold its header. */
+  private stalled (index: number): void {
+    const b = this.log.get(index)
+    if (b !== undefined && !isComplete(b)) this.onstalled(index)
   }
 
   /** `peer` holds `index` but its upload is backed up: ask elsewhere now, and it again shortly. */
   busy (peer: Peer, index: number): void {
     peer.failed.set(index, this.clock.now() + BUSY_BACKOFF_MS)
-    if (this.inflight.get(index)?.peer === peer) this.clear(index)
+    if (this.inflight.get(index)?.peer === peer) { this.clear(index); this.stalled(index) }
     this.update()
   }
 
@@ -303,7 +315,7 @@ export class Scheduler {
 
   /** Drops every request held by a closed peer and reassigns them. */
   removePeer (peer: Peer): void {
-    for (const index of [...peer.inflight]) this.clear(index)
+    for (const index of [...peer.inflight]) { this.clear(index); this.stalled(index) }
     this.update()
   }
 

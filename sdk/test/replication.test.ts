@@ -671,6 +671,30 @@ describe('failover', () => {
   })
 })
 
+describe('a header without a source', () => {
+  it('a relay whose source of a block went before its pieces came tells those it forwards it to NO_DATA, and serves it nobody until it has a new source', async () => {
+    const a = createBroadcaster()
+    await a.append(pattern(3 * PIECE_SIZE, 7))
+    const r = createReceiver(a, { start: 0 })
+    // R verifies block 0's header from A; its pieces never get through.
+    const link = connect(a, r, { aToB: [frameTransform(m => m.type === 'piece' ? null : undefined)] })
+    await until(() => r.info(0) !== undefined)
+    expect(r.info(0)?.complete).toBe(false)
+    const d = rawRemote(r)
+    d.handshake()
+    d.send({ type: 'request', index: 0, fullProof: true, alone: false })
+    expect((await d.next('data')).index).toBe(0) // cut-through: the header, pieces to follow
+    link.destroy() // A goes: nobody is sending R block 0's pieces now
+    const told = await d.next('no-data', m => m.index === 0, 500)
+    expect(told.reason).toBe(NoDataReason.NOT_HELD)
+    const e = rawRemote(r)
+    e.handshake()
+    e.send({ type: 'request', index: 0, fullProof: true, alone: false })
+    expect((await e.next('no-data', m => m.index === 0, 500)).reason).toBe(NoDataReason.NOT_HELD)
+    expect(e.received.some(m => m.type === 'data')).toBe(false)
+  })
+})
+
 describe('injectable clock', () => {
   it('request timeouts run on the injected clock, not on wall time', async () => {
     const { clock, advance } = manualClock()
