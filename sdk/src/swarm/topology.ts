@@ -96,8 +96,9 @@ export interface TopologyOptions {
    * never hold back its pushes to its children.
    * Ten viewers short of upload (seed 1, misses after 10 s): 70% without rescue, 31% with four
    * links, 9% with eight. A link costs nothing until its viewer starves, and then what busy
-   * answers leave (above), so a low limit only leaves a starving viewer without one: at eight, a late joiner to such a swarm found every link taken and missed 27 of 53 blocks;
-   * at sixteen, ten viewers, seeds 1 / 9, 7.9 / 1.2% → 4.9 / 1.1% (others unchanged). 0: none.
+   * answers leave (above), so a low limit only leaves a starving viewer without one: at eight,
+   * a late joiner to such a swarm found every link taken and missed 27 of 53 blocks; at
+   * sixteen, ten viewers, seeds 1 / 9, 7.9 / 1.2% → 4.9 / 1.1% (others unchanged). 0: none.
    * @default 16
    */
   maxRescuePeers: number
