@@ -30,9 +30,8 @@
  *   of one that relays at most half as much (a leaf, CAPACITY 0, to any relay): wide relays end
  *   up near the source, leaves below them, and the trees get shallower (replicator.ts
  *   `displaceable`). A peer choked on a stripe leaves that upstream alone for that stripe for
- *   {@link CHOKE_BACKOFF_MS}. Only for that
- *   stripe: the broadcaster, full on one stripe, may have another free, and a child backing off
- *   it on every stripe leaves those unpushed.
+ *   {@link CHOKE_BACKOFF_MS}. Only for that stripe: the broadcaster, full on one stripe, may
+ *   have another free, and a child backing off it on every stripe leaves those unpushed.
  * - An upstream that misses the grace for {@link MAX_MISSES} of a stripe's recent blocks is
  *   left for another (it is too far from the source, or too slow for us).
  * - Announcing: a peer full on a stripe tells non-subscribers of that stripe's new blocks
