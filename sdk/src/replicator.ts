@@ -269,11 +269,11 @@ export class Replicator {
     const mine = peer.remote.capacity ?? 0
     if (mine < 1) return null
     let victim: Peer | null = null
+    let least = Infinity
     for (const p of this.peers()) {
       const theirs = p.remote.capacity
       if (p === peer || p.priority || theirs === null || !p.subscriptions.has(stripe)) continue
-      if (2 * theirs > mine) continue
-      if (victim === null || theirs < (victim.remote.capacity as number)) victim = p
+      if (2 * theirs <= mine && theirs < least) { victim = p; least = theirs }
     }
     return victim === null ? null : [victim, stripe]
   }

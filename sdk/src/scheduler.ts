@@ -205,8 +205,7 @@ export class Scheduler {
       if (req === undefined || req.peer !== peer) return
       this.markFailed(peer, index)
       peer.send({ type: 'cancel', index })
-      this.clear(index)
-      this.stalled(index)
+      this.giveUp(index)
       this.update()
     }, this.opts.requestTimeout)
   }
@@ -264,12 +263,16 @@ export class Scheduler {
   /** `peer` cannot serve `index`: ask someone else. */
   failed (peer: Peer, index: number): void {
     this.markFailed(peer, index)
-    if (this.inflight.get(index)?.peer === peer) { this.clear(index); this.stalled(index) }
+    if (this.inflight.get(index)?.peer === peer) this.giveUp(index)
     this.update()
   }
 
-  /** The request for `index` ended without the block: tell the owner if we hold its header. */
-  private stalled (index: number): void {
+  /**
+   * Ends the request for `index` without the block (timeout, NO_DATA, BUSY, peer gone), and
+   * tells the owner if we hold its header: what we forward of it has no source now.
+   */
+  private giveUp (index: number): void {
+    this.clear(index)
     const b = this.log.get(index)
     if (b !== undefined && !isComplete(b)) this.onstalled(index)
   }
@@ -277,7 +280,7 @@ export class Scheduler {
   /** `peer` holds `index` but its upload is backed up: ask elsewhere now, and it again shortly. */
   busy (peer: Peer, index: number): void {
     peer.failed.set(index, this.clock.now() + BUSY_BACKOFF_MS)
-    if (this.inflight.get(index)?.peer === peer) { this.clear(index); this.stalled(index) }
+    if (this.inflight.get(index)?.peer === peer) this.giveUp(index)
     this.update()
   }
 
@@ -315,7 +318,7 @@ export class Scheduler {
 
   /** Drops every request held by a closed peer and reassigns them. */
   removePeer (peer: Peer): void {
-    for (const index of [...peer.inflight]) { this.clear(index); this.stalled(index) }
+    for (const index of [...peer.inflight]) this.giveUp(index)
     this.update()
   }
 
