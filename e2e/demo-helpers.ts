@@ -37,6 +37,16 @@ function reportFirstPlaying (prefix: string): void {
     const activation = (navigator as Navigator & { userActivation?: { hasBeenActive: boolean } }).userActivation
     console.debug(prefix + JSON.stringify({ muted: e.target.muted, userActivated: activation?.hasBeenActive ?? null }))
   }, true)
+  // For failure traces: each seek and stall of a media element, with its buffered ranges.
+  for (const type of ['seeking', 'waiting']) {
+    document.addEventListener(type, (e) => {
+      const v = e.target
+      if (!(v instanceof HTMLMediaElement)) return
+      const b = v.buffered
+      const ranges = Array.from({ length: b.length }, (_, i) => `${b.start(i).toFixed(3)}–${b.end(i).toFixed(3)}`)
+      console.debug(`[e2e] ${type} at ${v.currentTime.toFixed(3)}, buffered ${ranges.join(' ') || '-'}, readyState ${v.readyState}`)
+    }, true)
+  }
 }
 
 export async function openPeer (browser: Browser, name: string, url: string): Promise<Peer> {

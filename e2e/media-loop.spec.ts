@@ -53,6 +53,7 @@ async function expectPlays (page: Page, query: string, name: string, watchMs = 3
     `(${after.keyframeBlocks} keyframe), appended ${p?.appendedBlocks}, dropped ${p?.droppedBlocks}, ` +
     `skipped ${p?.skippedBlocks}, gaps ${p?.gaps}, seeks ${p?.seeks}, dropped frames ${p?.droppedFrames}, ` +
     `first frame after ${after.firstFrameMs?.toFixed(0)} ms, start index ${after.startIndex}, ` +
+    `seeks ${JSON.stringify(after.seeks.map(e => `${e.reason} ${e.from.toFixed(2)}→${e.to.toFixed(2)}`))}, ` +
     `init ${after.initBytes} B, metadata ${after.metadataBytes} B, ${after.mimeType}`)
   expect(pageErrors).toEqual([])
   expect(after.pageErrors).toEqual([])
@@ -84,6 +85,17 @@ test.describe('media loop: fake camera → recorder → cutter → player', () =
   test('direct, late join: starts at a keyframe block and plays', async ({ page }) => {
     const s = await expectPlays(page, 'via=direct&joinAfterMs=2500', 'direct-late')
     expect(s.startIndex).toBeGreaterThan(0)
+  })
+
+  test('direct, late join with a slow backlog: buffers it before the first frame, no catch-up seek', async ({ page }) => {
+    // The 7–14 blocks since the keyframe before the last land 100 ms apart after the join, with
+    // watch()'s targetLatency. Told the log's length, the player holds the first frame until they
+    // are buffered and seeks once; without that (liveEdge=0) it played the first block, then
+    // seeked again ('behind') as the rest landed.
+    const s = await expectPlays(page, 'via=direct&joinAfterMs=2500&backlogMs=100&targetLatency=0.12', 'direct-backlog')
+    expect(s.startIndex).toBeGreaterThan(0)
+    expect(s.seeks.map(e => e.reason)).toEqual(['start'])
+    expect(s.player?.latency).toBeLessThan(1)
   })
 
   test('direct, missing block: skips to the next keyframe and keeps playing', async ({ page }) => {

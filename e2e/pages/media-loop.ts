@@ -1,6 +1,9 @@
 // Test page: fake camera → recorder → cutter → (direct | two in-memory munro instances) → player.
 // Query: via=direct|munro, joinAfterMs=N (the player, or the munro receiver, starts N ms late),
-// drop=I (direct only: block I is never delivered and the player is told to skip it).
+// drop=I (direct only: block I is never delivered and the player is told to skip it),
+// backlogMs=N (direct, with joinAfterMs: the blocks since the keyframe before the last reach the
+// joining player one every N ms, as a backlog fetch would; the player is told the log's length
+// unless liveEdge=0), targetLatency=S (the player's, default 0.6).
 import { munro } from '../../sdk/src/index.js'
 import { BLOCK_FLAG_KEYFRAME } from '../../sdk/src/media/constants.js'
 import { createPlayer, type Player, type PlayerEvents } from '../../sdk/src/media/player.js'
@@ -10,6 +13,9 @@ const q = new URLSearchParams(location.search)
 const via = q.get('via') === 'munro' ? 'munro' : 'direct'
 const joinAfterMs = Number(q.get('joinAfterMs') ?? 0)
 const dropIndex = q.has('drop') ? Number(q.get('drop')) : null
+const backlogMs = q.has('backlogMs') ? Number(q.get('backlogMs')) : null
+const tellLiveEdge = q.get('liveEdge') !== '0'
+const targetLatency = Number(q.get('targetLatency') ?? 0.6)
 
 const video = document.getElementById('video') as HTMLVideoElement
 const statsEl = document.getElementById('stats') as HTMLPreElement
@@ -36,7 +42,7 @@ window.addEventListener('unhandledrejection', (e) => state.pageErrors.push(Strin
 
 let player: Player | null = null
 function makePlayer (): Player {
-  const p = createPlayer(video, { targetLatency: 0.6 })
+  const p = createPlayer(video, { targetLatency })
   p.on('error', ({ error, fatal }) => state.playerErrors.push(`${error.code}${fatal ? ' (fatal)' : ''}: ${error.message}`))
   p.on('skip', (e) => state.skips.push(e))
   p.on('seek', (e) => state.seeks.push(e))
@@ -53,9 +59,21 @@ if (via === 'direct') {
   let metadata: Uint8Array | null = null
   let index = 0
   const later: Array<() => void> = []
+  const recordedBlocks: Array<{ data: Uint8Array, flags: number }> = []
   const attach = (): void => {
-    player = makePlayer()
-    if (metadata !== null) player.setMetadata(metadata)
+    const p = makePlayer()
+    player = p
+    if (metadata !== null) p.setMetadata(metadata)
+    if (backlogMs === null) return
+    const isKey = (i: number): boolean => ((recordedBlocks[i]?.flags ?? 0) & BLOCK_FLAG_KEYFRAME) !== 0
+    let from = recordedBlocks.length - 1
+    while (from > 0 && !isKey(from)) from--
+    if (from > 0) from--
+    while (from > 0 && !isKey(from)) from--
+    if (tellLiveEdge) p.setLiveEdge(recordedBlocks.length)
+    recordedBlocks.forEach(({ data, flags }, i) => {
+      if (i >= from) setTimeout(() => p.push(i, data, flags), (i - from) * backlogMs)
+    })
   }
   if (joinAfterMs > 0) setTimeout(attach, joinAfterMs)
   else attach()
@@ -71,7 +89,9 @@ if (via === 'direct') {
       const i = index++
       state.recorded++
       state.blockFlags[i] = flags
+      if (backlogMs !== null) recordedBlocks.push({ data, flags })
       if (player === null) return
+      if (tellLiveEdge) player.setLiveEdge(i + 1)
       if (i === dropIndex) {
         // The block "never arrives": tell the player a little later, as a fetcher would.
         later.push(() => player?.skip(i))
@@ -95,6 +115,7 @@ if (via === 'direct') {
     if (meta !== null) p.setMetadata(meta)
     r.on('metadata', ({ data }) => p.setMetadata(data))
     r.on('verified', ({ index, flags }) => {
+      p.setLiveEdge(r.length)
       r.get(index).then((data) => p.push(index, data, flags), (err: unknown) => state.pageErrors.push(`get(${index}): ${String(err)}`))
     })
     r.on('invalid', () => { state.munroInvalid++ })

@@ -234,6 +234,7 @@ export function watch (options: WatchOptions): WatchHandle {
     verifiedBlocks++
     lastBlockAt = performance.now()
     join.firstBlockMs ??= since()
+    player.setLiveEdge(mro.length)
     mro.get(index).then((data) => { player.push(index, data, flags) }, (err: unknown) => {
       if (isMunroError(err, 'ERR_OUT_OF_WINDOW')) player.skip(index)
     })

@@ -128,6 +128,12 @@ export interface Player {
   setMetadata(bytes: Uint8Array): void
   /** Queues a verified block. */
   push(index: number, data: Uint8Array, flags: number): void
+  /**
+   * The log is known to hold `length` blocks (its signed head). Optional; when given before the
+   * first block, the first frame waits (briefly) for the blocks known then, so a late viewer's
+   * backlog is buffered before playback starts rather than caught up by a seek after it.
+   */
+  setLiveEdge(length: number): void
   /** Declares that block `index` will never come; a gap there is skipped at once. */
   skip(index: number): void
   /** The stream ended: signal end of stream once everything queued is appended. */

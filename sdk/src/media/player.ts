@@ -18,7 +18,10 @@
  *   `targetLatency` (live-edge.ts).
  * - Start: when the first keyframe block is buffered, the playhead is put at
  *   `edge − targetLatency − (one block's media)`, not at the start of the buffer, so the first
- *   arrival already finds about `targetLatency` ahead. A late viewer's backlog blocks that land
+ *   arrival already finds about `targetLatency` ahead. When the caller says how long the log is
+ *   (`setLiveEdge(length)`), the start seek and the first frame wait until the blocks known when
+ *   the start block was appended are buffered (at most `START_HOLD_MS`): a late viewer's backlog
+ *   then lands before playback instead of forcing a seek after it. Backlog blocks that still land
  *   after playback began are caught up by a seek: while joining (`JOIN_MS` after the first
  *   frame) when the low point is more than `JOIN_SEEK_EXCESS` above the target, later when it
  *   exceeds `maxLatency`.
@@ -41,6 +44,14 @@ export { DEFAULT_PLAYER_OPTIONS, type Player, type PlayerEvents, type PlayerOpti
 
 /** Before the first frame, the start seek is repeated when the edge moved on by this (s). */
 const START_RESEEK = 0.1
+/**
+ * Longest the first frame waits (ms after the start block is appended) for the rest of a late
+ * viewer's backlog ({@link Player.setLiveEdge}). The backlog is the few blocks since the last
+ * keyframe (~1 s of media); it usually lands in a few hundred ms. A block that lands after the
+ * first frame forces a seek, which on a loaded machine froze playback for over half a second
+ * (seen in CI); past this bound a missing block is left to the gap timeout and the join seek.
+ */
+const START_HOLD_MS = 1500
 /** After the first frame, how long (ms) the join's late backlog blocks are caught up by a seek. */
 const JOIN_MS = 4000
 /** While joining, seek when the low point is this many seconds above the target (one block+). */
@@ -123,6 +134,10 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
   let edgeBeforeAppend: number | null = null
   /** performance.now() of the first frame played, or null before. */
   let playingSince: number | null = null
+  /** The newest block index the caller knows of (setLiveEdge), or null. */
+  let knownLast: number | null = null
+  /** Until the first frame: wait for blocks up to `last` until `until` (performance.now()). */
+  let startHold: { last: number, until: number } | null = null
   let ending = false
   let failed = false
   let destroyed = false
@@ -282,7 +297,10 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
       lows.add(performance.now(), ahead[0])
     }
     queue.delete(next)
-    if (counters.appendedBlocks === 0) emit('start', { index: next })
+    if (counters.appendedBlocks === 0) {
+      if (knownLast !== null && knownLast > next) startHold = { last: knownLast, until: performance.now() + START_HOLD_MS }
+      emit('start', { index: next })
+    }
     counters.appendedBlocks++
     counters.appendedBytes += block.data.length
     next++
@@ -355,7 +373,17 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     emit('seek', { from, to, reason })
   }
 
+  /** True while the first frame waits for the backlog known at start (see START_HOLD_MS). */
+  function holding (): boolean {
+    if (startHold === null) return false
+    const waiting = playingSince === null && performance.now() < startHold.until &&
+      (next === null || next <= startHold.last || sourceBuffer?.updating === true)
+    if (!waiting) startHold = null
+    return waiting
+  }
+
   function startPlaying (): void {
+    if (holding()) return
     if (video.paused && !playPending && video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) {
       playPending = true
       video.play().then(() => { playPending = false }, (err: unknown) => {
@@ -391,7 +419,9 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
     const starting = startIndex !== null && playingSince === null && !video.seeking
     const low = lows.value(now)
     const joining = playingSince !== null && now - playingSince < JOIN_MS
-    if (starting && (!inside || t < liveSeekTarget(ranges) - START_RESEEK)) {
+    if (holding()) {
+      // The backlog is still landing: one start seek once it is in, none before.
+    } else if (starting && (!inside || t < liveSeekTarget(ranges) - START_RESEEK)) {
       seek(liveSeekTarget(ranges), 'start')
     } else if ((!inside || stalledAtHole) && after !== null) {
       seek(after + 0.01, 'gap')
@@ -457,6 +487,11 @@ export function createPlayer (video: HTMLVideoElement, options: PlayerOptions = 
       }
       tryStart()
       pump()
+    },
+
+    setLiveEdge (length: number): void {
+      if (!isIndex(length)) throw new TypeError('length must be a non-negative safe integer')
+      if (length > 0 && (knownLast === null || length - 1 > knownLast)) knownLast = length - 1
     },
 
     skip (index: number): void {
