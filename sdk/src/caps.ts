@@ -23,7 +23,8 @@ export const NAMESPACES = Object.freeze({
   roots: tag('roots'),
   head: tag('head'),
   metadata: tag('metadata'),
-  discovery: tag('discovery')
+  discovery: tag('discovery'),
+  source: tag('source')
 })
 
 function u64 (n: number): Uint8Array {
@@ -90,6 +91,22 @@ export function metadataSignable (publicKey: Uint8Array, seq: number, data: Uint
   out.set(publicKey, 32)
   out.set(u64(seq), 64)
   out.set(hash(data), 72)
+  return out
+}
+
+/**
+ * The bytes the broadcaster signs to prove, on one connection, that it is the stream's source:
+ * the stream key, the nonce the other side sent in its handshake (fresh per connection, so a
+ * proof cannot be replayed on another) and the digest of the transport's channel binding (empty
+ * without one), so that a peer holding a connection to the broadcaster cannot relay the
+ * broadcaster's answer to a nonce it passed on.
+ */
+export function sourceSignable (publicKey: Uint8Array, nonce: Uint8Array, channelBinding: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HASH_SIZE * 3 + nonce.length)
+  out.set(NAMESPACES.source, 0)
+  out.set(publicKey, 32)
+  out.set(hash(channelBinding), 64)
+  out.set(nonce, 96)
   return out
 }
 

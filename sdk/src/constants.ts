@@ -7,8 +7,12 @@
 /** Name carried in the handshake, so that a stray connection of another protocol fails fast. */
 export const PROTOCOL_NAME = 'munro'
 
-/** Wire protocol version; a peer speaking another version is refused in the handshake. 2: PROBE; 3: CAPACITY; 4: flags in the handshake (source) and in HAVE (whole). */
-export const PROTOCOL_VERSION = 4
+/**
+ * Wire protocol version; a peer speaking another version is refused in the handshake. 2: PROBE;
+ * 3: CAPACITY; 4: flags in the handshake (source) and in HAVE (whole); 5: a nonce in the
+ * handshake and SOURCE_PROOF, so that the source flag is proven, not claimed.
+ */
+export const PROTOCOL_VERSION = 5
 
 /**
  * Largest frame (length prefix included) written to or accepted from a peer stream.
@@ -43,6 +47,13 @@ export const PUBLIC_KEY_SIZE = 32
 
 /** ed25519 signature size. */
 export const SIGNATURE_SIZE = 64
+
+/**
+ * Bytes of the random nonce each side puts in its handshake; the broadcaster signs the other
+ * side's (SOURCE_PROOF). 16 random bytes never repeat across the connections of a stream, so a
+ * proof recorded on one connection is worth nothing on another.
+ */
+export const NONCE_SIZE = 16
 
 /**
  * Most log-tree nodes one DATA message may carry: a path of at most 53 uncles (a log of

@@ -1,5 +1,5 @@
 export { munro, munro as default, Munro, toHex } from './munro.js'
-export type { MunroEvents, MunroStats, PeerInfo, PeerStreamOptions } from './munro.js'
+export type { MunroEvents, MunroStats, PeerInfo, PeerStreamOptions } from './munro-api.js'
 export { DEFAULT_OPTIONS } from './options.js'
 export type { MunroOptions, KeyPair } from './options.js'
 export { MunroError, isMunroError } from './errors.js'

@@ -8,7 +8,7 @@
  */
 import {
   HASH_SIZE, MAX_BLOCK_SIZE, MAX_HAVE_SPAN, MAX_INDEX, MAX_METADATA_SIZE, MAX_PIECE_TREE_DEPTH,
-  MAX_PROOF_NODES, PIECE_SIZE, SIGNATURE_SIZE, STRIPES
+  MAX_PROOF_NODES, NONCE_SIZE, PIECE_SIZE, SIGNATURE_SIZE, STRIPES
 } from './constants.js'
 import { Reader, Writer } from './encoding.js'
 import { MunroError } from './errors.js'
@@ -28,12 +28,19 @@ export interface Handshake {
   /** Length of the newest signed head the sender holds. */
   length: number
   /**
-   * The sender is the stream's source (the broadcaster). A claim, not a credential: a peer
-   * that lies only changes how soon the liar's neighbours hear of blocks (upstream.ts
-   * `leftToOthers`); every block is still verified against the stream's key.
+   * The sender says it is the stream's source (the broadcaster). A claim, which it proves with a
+   * SOURCE_PROOF over our `nonce`; until then (and without one) it is treated as any peer.
    */
   source: boolean
+  /** {@link NONCE_SIZE} random bytes, fresh per connection, for the other side's SOURCE_PROOF. */
+  nonce: Uint8Array
 }
+
+/**
+ * The broadcaster's proof that it is the stream's source, answering a handshake: its signature
+ * over caps `sourceSignable(stream key, the nonce of that handshake)`.
+ */
+export interface SourceProof { type: 'source-proof', signature: Uint8Array }
 
 /**
  * "I hold (or am receiving, verified) blocks [start, start+count)"; my head has `headLength`.
@@ -114,7 +121,7 @@ export interface Pong { type: 'pong', nonce: number }
  */
 export interface Probe { type: 'probe', data: Uint8Array }
 
-export type Message = Handshake | Have | Request | Cancel | Data | Piece | NoData | Metadata | Ping | Pong | Subscribe | Unsubscribe | Choke | Probe | Capacity
+export type Message = Handshake | Have | Request | Cancel | Data | Piece | NoData | Metadata | Ping | Pong | Subscribe | Unsubscribe | Choke | Probe | Capacity | SourceProof
 export type MessageType = Message['type']
 
 interface Codec<M extends Message> {
@@ -152,10 +159,16 @@ const HANDSHAKE_SOURCE = 1
  * (ERR_HANDSHAKE, naming both versions) rather than as malformed.
  */
 const HANDSHAKE_FLAGS_SINCE = 4
+/** First protocol version whose handshake ends with the nonce; as above for older ones. */
+const HANDSHAKE_NONCE_SINCE = 5
 
 const handshake: Codec<Handshake> = {
   id: 0,
-  encode: (w, m) => { w.string(m.protocol).uint(m.version).fixed(m.discoveryKey).uint(m.windowStart).uint(m.length).byte(m.source ? HANDSHAKE_SOURCE : 0) },
+  encode: (w, m) => {
+    w.string(m.protocol).uint(m.version).fixed(m.discoveryKey).uint(m.windowStart).uint(m.length).byte(m.source ? HANDSHAKE_SOURCE : 0)
+    if (m.nonce.length !== NONCE_SIZE) throw new MunroError('ERR_PROTOCOL', `handshake nonce must be ${NONCE_SIZE} bytes`)
+    w.fixed(m.nonce)
+  },
   decode: (r) => {
     const protocol = r.string('protocol', 32)
     const version = r.uint('version', 0xffff)
@@ -163,7 +176,8 @@ const handshake: Codec<Handshake> = {
     const windowStart = index(r, 'window start')
     const length = index(r, 'length')
     const flags = version < HANDSHAKE_FLAGS_SINCE && r.remaining === 0 ? 0 : flagsByte(r, 'handshake', HANDSHAKE_SOURCE)
-    return { type: 'handshake', protocol, version, discoveryKey, windowStart, length, source: flags === HANDSHAKE_SOURCE }
+    const nonce = version < HANDSHAKE_NONCE_SINCE && r.remaining === 0 ? new Uint8Array(0) : r.fixed(NONCE_SIZE, 'nonce')
+    return { type: 'handshake', protocol, version, discoveryKey, windowStart, length, source: flags === HANDSHAKE_SOURCE, nonce }
   }
 }
 
@@ -299,7 +313,16 @@ const capacity: Codec<Capacity> = {
   decode: (r) => ({ type: 'capacity', perStripe: r.uint('perStripe', MAX_CAPACITY) })
 }
 
-const codecs = { handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong, subscribe, unsubscribe, choke, probe, capacity } as const
+const sourceProof: Codec<SourceProof> = {
+  id: 15,
+  encode: (w, m) => { w.fixed(m.signature) },
+  decode: (r) => ({ type: 'source-proof', signature: r.fixed(SIGNATURE_SIZE, 'signature') })
+}
+
+const codecs = {
+  handshake, have, request, cancel, data, piece, 'no-data': noData, metadata, ping, pong, subscribe, unsubscribe, choke, probe, capacity,
+  'source-proof': sourceProof
+} as const
 const byId = new Map<number, Codec<Message>>(Object.values(codecs).map(c => [c.id, c as unknown as Codec<Message>]))
 
 /** Each message type's type byte on the wire. */

@@ -22,80 +22,16 @@ import { MAX_METADATA_SIZE, PUBLIC_KEY_SIZE } from './constants.js'
 import { invalidArgument, isMunroError, MunroError, outOfRange, VERIFICATION_CODES } from './errors.js'
 import { BlockLog, isComplete, type BlockEntry } from './log.js'
 import { equalBytes } from './merkle-tree.js'
+import type { MunroEvents, MunroStats, PeerInfo, PeerStreamOptions } from './munro-api.js'
 import { Peer, type PeerStats } from './peer.js'
 import { Replicator, type SignedMetadata } from './replicator.js'
 import { resolveOptions, type MunroOptions } from './options.js'
 import { Scheduler } from './scheduler.js'
 import { beyondBudget, runProbe, SAMPLE_MS, UploadMeter } from './upload.js'
 import { Upstream } from './upstream.js'
-import { generateKeyPair, publicKeyOf, sign, SignatureCache, type SignedHead } from './verifier.js'
+import { generateKeyPair, publicKeyOf, sign, SignatureCache, signSource, type SignedHead } from './verifier.js'
 
-/** A connected peer as the application sees it. */
-export interface PeerInfo {
-  /** Local label of the connection. */
-  id: string
-  /** Application label (the swarm sets the remote's signaling id and role). */
-  label: string | null
-  /** Length of the remote's newest signed head. */
-  length: number
-  /** A rescue link ({@link Munro.setPeerRescue}). */
-  rescue: boolean
-  stats: Readonly<PeerStats>
-}
-
-/** Events, emitted through mitt. A throwing handler never breaks replication. */
-export type MunroEvents = {
-  /** Broadcaster appended a block. */
-  append: { index: number, byteLength: number }
-  /** A block is held whole and verified (appended locally, or downloaded). */
-  verified: { index: number, byteLength: number, flags: number, from: string | null, latency: number | null }
-  /** A signed head newer than any before was verified or signed. */
-  head: { length: number, timestamp: number }
-  metadata: { seq: number, data: Uint8Array }
-  'peer-add': { peer: PeerInfo }
-  'peer-remove': { peer: PeerInfo, error: Error | null }
-  /** A peer sent something that failed verification; it has been dropped. */
-  invalid: { peer: PeerInfo, error: MunroError }
-  /** Blocks below `start` were discarded from the live window. */
-  discard: { start: number }
-  error: { error: Error }
-}
-
-/** Options of {@link Munro.peerStream}. */
-export interface PeerStreamOptions {
-  /** Bytes the transport took from the stream but has not sent yet. @default () => 0 */
-  bufferedAmount?: () => number
-}
-
-/** Aggregate statistics of one munro instance. */
-export interface MunroStats {
-  length: number
-  start: number
-  blocks: number
-  bytes: number
-  peers: PeerInfo[]
-  bytesSent: number
-  bytesReceived: number
-  proofBytesSent: number
-  /** Verification failures seen from any peer, including dropped ones. */
-  invalid: number
-  /** ed25519 verifications run, and ones saved by the signature cache. */
-  signatureVerifications: number
-  signatureCacheHits: number
-  /**
-   * Blocks (received, not appended) whose header came pushed by an upstream, and pulled with
-   * REQUEST once the push grace ran out: the share pushed is how well the push trees hold.
-   */
-  blocksPushed: number
-  blocksPulled: number
-  /**
-   * Blocks that completed a second or more after the swarm first announced them (a rescue
-   * link's announcement counts only for blocks no other peer announced), or never before the
-   * window passed them (scheduler.ts `LATE_MS`): the swarm could not feed us in time. The swarm
-   * asks the broadcaster for a rescue link when these keep coming.
-   */
-  lateBlocks: number
-}
+export type { MunroEvents, MunroStats, PeerInfo, PeerStreamOptions }
 
 interface Waiter { resolve: (data: Uint8Array) => void, reject: (err: Error) => void }
 
@@ -181,7 +117,7 @@ export class Munro {
       oncomplete: (entry, from, head) => { this.emitHead(); this.oncomplete(entry, from, headTime(entry, head)) },
       onmetadata: (meta) => { this.emit('metadata', { seq: meta.seq, data: meta.data }) }
     }, upstream, () => this.meter.busyLimit(),
-    () => this.meter.allowedCopies(o.maxSubscribers), o)
+    () => this.meter.allowedCopies(o.maxSubscribers), o, this.secretKey === null ? null : (nonce, channel) => signSource(this.id, this.secretKey as Uint8Array, nonce, channel))
     this.meterTimer = o.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
 
@@ -349,7 +285,7 @@ export class Munro {
       p.subscriptions.delete(stripe)
       p.send({ type: 'choke', stripe })
     }
-    this.replicator.tellCapacity()
+    this.replicator.subscribers.tellCapacity()
     this.meterTimer = this.opts.clock.setTimeout(this.measureUpload, SAMPLE_MS)
   }
 
@@ -402,8 +338,12 @@ export class Munro {
       },
       onclose: (p, error) => { this.onclose(p, error) }
     }, this.opts.clock.now, options.bufferedAmount)
+    if (options.channelBinding !== undefined) {
+      if (!(options.channelBinding instanceof Uint8Array)) throw invalidArgument('channelBinding', 'a Uint8Array')
+      peer.channelBinding = options.channelBinding.slice()
+    }
     this.connections.add(peer)
-    peer.send(this.replicator.handshake())
+    peer.send(this.replicator.handshake(peer))
     this.emit('peer-add', { peer: this.peerInfo(peer) })
     return peer.stream
   }
@@ -452,7 +392,7 @@ export class Munro {
   }
 
   private peerInfo (p: Peer): PeerInfo {
-    return { id: p.id, label: p.label, length: p.remote.length, rescue: p.rescue, stats: p.stats }
+    return { id: p.id, label: p.label, length: p.remote.length, source: p.remote.source, rescue: p.rescue, stats: p.stats }
   }
 
   /** Connected peers. */

@@ -4,8 +4,9 @@
  * decisions live in `replicator.ts`; this file only moves and accounts for messages.
  * @module
  */
+import { randomBytes } from '@noble/hashes/utils.js'
 import { Duplex } from 'streamx'
-import { STREAM_AHEAD_BYTES } from './constants.js'
+import { NONCE_SIZE, STREAM_AHEAD_BYTES } from './constants.js'
 import { MunroError, isMunroError } from './errors.js'
 import { decodeMessage, type Message } from './messages.js'
 import { RangeSet } from './range-set.js'
@@ -43,6 +44,8 @@ export interface RemoteState {
   /** Subscribers per stripe the remote says it can push (CAPACITY), or null until it said. */
   capacity: number | null
   /** The remote said in its handshake that it is the stream's source (the broadcaster). */
+  claimsSource: boolean
+  /** The remote proved it is the stream's source (SOURCE_PROOF over our nonce verified). */
   source: boolean
 }
 
@@ -60,12 +63,16 @@ export class Peer {
   /** Local label of this connection ("p1", "p2", …), for stats and events. */
   readonly id: string
   readonly stream: Duplex
-  readonly remote: RemoteState = { windowStart: 0, length: 0, have: new RangeSet(), whole: new RangeSet(), capacity: null, source: false }
+  readonly remote: RemoteState = { windowStart: 0, length: 0, have: new RangeSet(), whole: new RangeSet(), capacity: null, claimsSource: false, source: false }
   readonly stats: PeerStats = {
     bytesSent: 0, bytesReceived: 0, blocksReceived: 0, blocksSent: 0, piecesReceived: 0, piecesSent: 0,
     proofBytesSent: 0, invalid: 0, rtt: null, rate: null
   }
 
+  /** The nonce of our handshake on this connection (the remote's SOURCE_PROOF signs it). */
+  readonly nonce: Uint8Array = randomBytes(NONCE_SIZE)
+  /** The transport's channel binding (PeerStreamOptions `channelBinding`); empty without one. */
+  channelBinding: Uint8Array = new Uint8Array(0)
   /** Handshake received and accepted. */
   handshaked = false
   /** Log-tree nodes we sent this peer (it holds them once it verified what came with them). */

@@ -10,17 +10,14 @@
  *   HAVE is therefore sent once a block's header verified, except that a receiver with no room
  *   for another subscriber on the block's stripe tells that stripe's non-subscribers
  *   `fullHaveDelay` later (upstream.ts): they then subscribe to and pull from others. Those
- *   whose subscription would still be taken (`displaceable`) hear at once.
+ *   whose subscription would still be taken (subscribers.ts `displaceable`) hear at once.
  * - Proofs carry only what the receiver lacks. We track per peer the log-tree nodes it holds:
  *   nodes we sent it, roots of its announced head, and nodes over blocks it announced. Should a
  *   guess be wrong, the receiver asks again with `fullProof` and gets a self-contained proof.
  * - Push: a peer subscribed to a stripe (upstream.ts) is served each new block of it the moment
  *   its header verifies (`push`); a pushed DATA is accepted only from our upstream for that
- *   stripe and then counts as a request. Subscriptions are admitted within the measured upload
- *   (upload.ts); the broadcaster spreads its stripes over its children (`rebalance`). Each peer
- *   tells its neighbours its per-stripe capacity (CAPACITY, after the handshake and when the
- *   measured upload changes it), and a full receiver lets a relay displace a leaf or a relay of at
- *   most half its capacity.
+ *   stripe and then counts as a request. Who may subscribe, and our CAPACITY, is
+ *   subscribers.ts.
  * - Pulls come after pushes: with our upload backed up we answer NO_DATA BUSY and the requester
  *   asks elsewhere.
  * - A peer that sends anything failing verification is dropped (ERR_INVALID_*), its requests go
@@ -29,33 +26,17 @@
  */
 import * as flat from 'flat-tree'
 import type { Clock } from './clock.js'
-import { MAX_PEER_BACKLOG, PROTOCOL_NAME, PROTOCOL_VERSION, STRIPES, SUBSCRIBER_BACKLOG } from './constants.js'
+import { MAX_PEER_BACKLOG, PROTOCOL_NAME, PROTOCOL_VERSION, SUBSCRIBER_BACKLOG } from './constants.js'
 import { MunroError } from './errors.js'
 import { isComplete, type BlockEntry, type BlockLog } from './log.js'
 import { equalBytes, isRootOf, lastLeaf, rootFor, type ProofNode } from './merkle-tree.js'
 import type { Data, Handshake, Have, Message, Metadata, NoData, Piece, Request } from './messages.js'
-import { MAX_CAPACITY, NoDataReason } from './messages.js'
+import { NoDataReason } from './messages.js'
 import type { Peer } from './peer.js'
 import type { Scheduler } from './scheduler.js'
-import { admitsSubscriber, stripeCapacity } from './upload.js'
-import { stripeOf, StripeDeadlines, type Upstream, type UpstreamOptions } from './upstream.js'
-import { buildProof, verifyMetadata, type SignatureCache, type SignedHead } from './verifier.js'
-
-/** Broadcaster: recent blocks of a stripe over which failed forwarding is counted. */
-const REPAIR_WINDOW = 8
-/**
- * Broadcaster: that many of a stripe's last REPAIR_WINDOW blocks pulled from it late (after
- * `rootPullDelay`) by peers other than the stripe's subscriber, and the subscriber is taken off
- * the stripe: it is not forwarding it (too weak, or malicious: a tampering child is cut off by
- * everyone else and forwards nothing). Until another peer subscribes to the stripe, its pulls
- * are served at once. Most of the window, not a few: the broadcaster's children are linked
- * (swarm/topology.ts), so an honest one is pulled past only now and then, when its sibling's
- * link or subscription is new, and barring it leaves the stripe unpushed (3 of 8 did, in the
- * simulator, at 100 viewers: p95 1.6 s instead of 1.4 s).
- */
-export const MAX_REPAIRS = 6
-/** How long a subscriber taken off a stripe may not subscribe to it again (ms). */
-const ROOT_BAR_MS = 30_000
+import { Subscribers } from './subscribers.js'
+import { stripeOf, type Upstream, type UpstreamOptions } from './upstream.js'
+import { buildProof, verifyMetadata, verifySource, type SignatureCache, type SignedHead } from './verifier.js'
 
 /** Signed metadata as held and forwarded. */
 export interface SignedMetadata { seq: number, data: Uint8Array, signature: Uint8Array }
@@ -75,11 +56,8 @@ export class Replicator {
   readonly arrivals = { pushed: 0, pulled: 0 }
   /** Broadcaster: when each recent block was pushed to a subscriber. */
   private readonly pushedAt = new Map<number, number>()
-  /** Broadcaster: per stripe, recent blocks someone had to pull from us late (see MAX_REPAIRS). */
-  private readonly repairs: number[][] = Array.from({ length: STRIPES }, () => [])
-  /** Broadcaster: subscribers taken off a stripe, with until when, per stripe. */
-  private readonly barred = new StripeDeadlines()
-
+  /** Who may subscribe to our stripes, and our CAPACITY. */
+  readonly subscribers: Subscribers
   constructor (
     private readonly log: BlockLog,
     private readonly scheduler: Scheduler,
@@ -100,14 +78,18 @@ export class Replicator {
      * stripe is full here) and `rescueDelay` (broadcaster: ms after an append during which a
      * rescue viewer's pulls of it are answered BUSY); see upstream.ts.
      */
-    private readonly delays: Pick<UpstreamOptions, 'rootPullDelay' | 'fullHaveDelay' | 'rescueDelay'> = { rootPullDelay: 0, fullHaveDelay: 0, rescueDelay: 0 }
-  ) {}
+    private readonly delays: Pick<UpstreamOptions, 'rootPullDelay' | 'fullHaveDelay' | 'rescueDelay'> = { rootPullDelay: 0, fullHaveDelay: 0, rescueDelay: 0 },
+    /** Broadcaster: signs a SOURCE_PROOF over a remote's handshake nonce; null for receivers. */
+    private readonly proveSource: ((nonce: Uint8Array, channelBinding: Uint8Array) => Uint8Array) | null = null
+  ) {
+    this.subscribers = new Subscribers(peers, clock, upstream, pushCopies)
+  }
 
-  /** The handshake every connection opens with. */
-  handshake (): Handshake {
+  /** The handshake `peer`'s connection opens with. */
+  handshake (peer: Peer): Handshake {
     return {
       type: 'handshake', protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, discoveryKey: this.discoveryKey,
-      windowStart: this.log.start, length: this.log.length, source: this.upstream === null
+      windowStart: this.log.start, length: this.log.length, source: this.proveSource !== null, nonce: peer.nonce
     }
   }
 
@@ -122,10 +104,11 @@ export class Replicator {
       case 'piece': return this.onpiece(peer, m)
       case 'no-data': return this.onnodata(peer, m)
       case 'metadata': return this.onmetadata(peer, m)
-      case 'subscribe': return this.onsubscribe(peer, m.start, m.stripe)
+      case 'subscribe': return this.subscribers.onsubscribe(peer, m.start, m.stripe)
       case 'unsubscribe': peer.subscriptions.delete(m.stripe); return
       case 'choke': peer.chokedUs = true; this.upstream?.onchoke(peer, m.stripe); return
       case 'capacity': peer.remote.capacity = m.perStripe; return
+      case 'source-proof': return this.onsourceproof(peer, m.signature)
       case 'ping': peer.send({ type: 'pong', nonce: m.nonce }); return
       case 'pong': peer.onpong(m.nonce); return
       case 'probe': // padding that measures the sender's upload: counted in bytesReceived, dropped
@@ -140,15 +123,25 @@ export class Replicator {
     peer.handshaked = true
     peer.remote.windowStart = m.windowStart
     peer.remote.length = m.length
-    peer.remote.source = m.source
+    peer.remote.claimsSource = m.source
+    if (this.proveSource !== null) peer.send({ type: 'source-proof', signature: this.proveSource(m.nonce, peer.channelBinding) })
     for (const [start, end, whole] of this.heldRanges()) this.sendHave(peer, start, end, whole)
     if (this.metadata !== null) peer.send({ type: 'metadata', ...this.metadata })
-    // Our capacity now; the others hear of a change at the meter's next tell (toldCapacity is
-    // what they were told, so it is not moved here).
-    const perStripe = this.capacity()
-    if (this.toldCapacity < 0) this.toldCapacity = perStripe
-    peer.send({ type: 'capacity', perStripe })
+    this.subscribers.greet(peer)
     peer.ping()
+    this.scheduler.update()
+  }
+
+  /**
+   * SOURCE_PROOF: the remote that claimed to be the source signed our nonce with the stream's
+   * key. Only then is it treated as the source (upstream.ts `leftToOthers`): a peer that merely
+   * claims it would otherwise make its neighbours hold back announcements and refuse
+   * subscriptions, as they do next to the real broadcaster.
+   */
+  private onsourceproof (peer: Peer, signature: Uint8Array): void {
+    if (!peer.remote.claimsSource || peer.remote.source) throw new MunroError('ERR_PROTOCOL', 'unexpected source proof')
+    verifySource(this.log.publicKey, peer.nonce, peer.channelBinding, signature)
+    peer.remote.source = true
     this.scheduler.update()
   }
 
@@ -173,118 +166,6 @@ export class Replicator {
     if (m.headLength > peer.remote.length) peer.remote.length = m.headLength
     this.upstream?.heard(peer, m.start + m.count - 1, m.whole === true)
     this.scheduler.update()
-  }
-
-  onsubscribe (peer: Peer, start: number, stripe: number): void {
-    if (peer.subscriptions.has(stripe)) { peer.subscribedFrom = Math.min(peer.subscribedFrom, start); return }
-    // A rescue viewer is served late blocks only; the stripes go to children that fan out.
-    if ((peer.rescue && this.upstream === null) || this.barred.holds(peer, stripe, this.clock.now())) { peer.send({ type: 'choke', stripe }); return }
-    // A child of the broadcaster relays only the stripes the broadcaster pushes it (and, to its
-    // siblings, the rest): its uplink is the first hop of those, which everyone below waits on.
-    // Simulator, seed 1, after 10 s: 1,000 viewers p95 1.26 → 1.12 s, misses 0.46 → 0.29%.
-    if (this.upstream?.leftToOthers(stripe) === true && !peer.priority) { peer.send({ type: 'choke', stripe }); return }
-    if (!this.hasRoom(stripe) && !this.rebalance(peer, stripe) && !this.displace(peer, stripe)) {
-      peer.send({ type: 'choke', stripe })
-      return
-    }
-    peer.subscriptions.add(stripe)
-    peer.subscribedFrom = start
-  }
-
-  /** Whether one more subscriber to `stripe` fits our upload. */
-  private hasRoom (stripe: number): boolean {
-    let total = 0
-    let onStripe = 0
-    for (const p of this.peers()) {
-      total += p.subscriptions.size
-      if (p.subscriptions.has(stripe)) onStripe++
-    }
-    return admitsSubscriber(this.pushCopies(), this.upstream === null, total, onStripe)
-  }
-
-  /** The CAPACITY we last told every peer (-1: none yet). */
-  private toldCapacity = -1
-
-  /** Subscribers per stripe our upload takes now (upload.ts), as CAPACITY tells it. */
-  private capacity (): number {
-    return Math.min(MAX_CAPACITY, stripeCapacity(this.pushCopies(), this.upstream === null))
-  }
-
-  /** Tells every peer our CAPACITY if it changed since we last did (the upload was measured). */
-  tellCapacity (): void {
-    const perStripe = this.capacity()
-    if (perStripe === this.toldCapacity) return
-    this.toldCapacity = perStripe
-    for (const p of this.peers()) if (p.handshaked && !p.closed) p.send({ type: 'capacity', perStripe })
-  }
-
-  /**
-   * The stripe is full here, but a subscriber holding more stripes than its fair share (our
-   * subscriptions spread over the peers subscribed to us) gives this one up to `peer`, so that
-   * each child forwards only part of the stream: the broadcaster's one copy goes out in stripes
-   * to several children, not whole to one.
-   */
-  private rebalance (peer: Peer, stripe: number): boolean {
-    let total = 0
-    let subscribers = peer.subscriptions.size === 0 ? 1 : 0
-    const holders: Peer[] = []
-    for (const p of this.peers()) {
-      total += p.subscriptions.size
-      if (p.subscriptions.size > 0) subscribers++
-      if (p.subscriptions.has(stripe)) holders.push(p)
-    }
-    const fair = Math.max(1, Math.ceil(total / subscribers))
-    const heavy = holders.find(p => p !== peer && p.subscriptions.size > fair && p.subscriptions.size > peer.subscriptions.size + 1)
-    if (heavy === undefined) return false
-    heavy.subscriptions.delete(stripe)
-    heavy.send({ type: 'choke', stripe })
-    return true
-  }
-
-  /**
-   * Full, but `peer` goes before one of our subscribers: the subscription (subscriber, stripe)
-   * that makes room for it, or null. Receivers only: the broadcaster's stripes are one copy each.
-   * - `peer` has priority: one subscription of a peer without it, on this stripe if one holds it
-   *   (the stripe's load is unchanged), else of the peer holding the most.
-   * - `peer` relays (its CAPACITY is one or more): the subscriber of this stripe that relays
-   *   least, if that is at most half as much as `peer` (a leaf, CAPACITY 0, to any relay). A
-   *   leaf is as well served one hop further down, and a relay near the source puts everyone
-   *   below it a hop nearer (SplitStream's push-down); a wide relay in place of a narrow one
-   *   does so for more of them. In the bench's simulator at 1,000 viewers (seed 1, after 10 s):
-   *   leaves only, p95 1.85 → 1.44 s, deadline misses 5.4% → 0.84%; narrow relays too (half or
-   *   less: a 5 Mbit/s viewer, CAPACITY 2, gives way to a 20 Mbit/s one, 6), 1.06 → 1.01 s,
-   *   0.42% → 0.25%. A peer whose CAPACITY is unknown is never displaced.
-   */
-  private displaceable (peer: Peer, stripe: number): readonly [Peer, number] | null {
-    if (this.upstream === null) return null
-    if (peer.priority) {
-      let victim: Peer | null = null
-      for (const p of this.peers()) {
-        if (p === peer || p.priority || p.subscriptions.size === 0) continue
-        if (p.subscriptions.has(stripe)) return [p, stripe]
-        if (victim === null || p.subscriptions.size > victim.subscriptions.size) victim = p
-      }
-      return victim === null ? null : [victim, victim.subscriptions.values().next().value as number]
-    }
-    const mine = peer.remote.capacity ?? 0
-    if (mine < 1) return null
-    let victim: Peer | null = null
-    let least = Infinity
-    for (const p of this.peers()) {
-      const theirs = p.remote.capacity
-      if (p === peer || p.priority || theirs === null || !p.subscriptions.has(stripe)) continue
-      if (2 * theirs <= mine && theirs < least) { victim = p; least = theirs }
-    }
-    return victim === null ? null : [victim, stripe]
-  }
-
-  /** Full, but {@link displaceable} finds room for `peer`: chokes that subscription. */
-  private displace (peer: Peer, stripe: number): boolean {
-    const victim = this.displaceable(peer, stripe)
-    if (victim === null) return false
-    victim[0].subscriptions.delete(victim[1])
-    victim[0].send({ type: 'choke', stripe: victim[1] })
-    return true
   }
 
   /** Pushes a block whose header just verified (or was signed) to every subscriber lacking it. */
@@ -312,18 +193,10 @@ export class Replicator {
     const held = end - start === 1 ? this.heldBack.get(start) : undefined
     const holding = held !== undefined && held.until > this.clock.now()
     for (const p of this.peers()) {
-      if (!p.handshaked || (holding && !this.hearsAtOnce(p, stripeOf(start)))) continue
+      if (!p.handshaked || (holding && !this.subscribers.hearsAtOnce(p, stripeOf(start)))) continue
       this.sendHave(p, start, end, whole)
       held?.told.add(p)
     }
-  }
-
-  /**
-   * With `stripe` full here, whether `peer` still hears of its blocks at once: it subscribes to
-   * it, or its subscription would be taken ({@link displaceable}).
-   */
-  private hearsAtOnce (peer: Peer, stripe: number): boolean {
-    return peer.subscriptions.has(stripe) || this.displaceable(peer, stripe) !== null
   }
 
   /** HAVE of blocks [start, end) to `peer`, with our head's length. */
@@ -349,7 +222,7 @@ export class Replicator {
   private announceNew (index: number): void {
     const delay = this.delays.fullHaveDelay
     const stripe = stripeOf(index)
-    if (this.upstream !== null && delay > 0 && (!this.hasRoom(stripe) || this.upstream.leftToOthers(stripe))) {
+    if (this.upstream !== null && delay > 0 && (!this.subscribers.hasRoom(stripe) || this.upstream.leftToOthers(stripe))) {
       const held = { until: this.clock.now() + delay, told: new Set<Peer>() }
       this.heldBack.set(index, held) // the timer below takes it out
       this.clock.setTimeout(() => {
@@ -381,7 +254,7 @@ export class Replicator {
     const within = (since: number | undefined, ms: number): boolean => since !== undefined && this.clock.now() - since < ms
     const early = this.upstream === null && (peer.rescue
       ? within(entry.verifiedAt, this.delays.rescueDelay)
-      : within(pushed, this.delays.rootPullDelay) && !m.alone && this.forwardedElsewhere(peer, stripeOf(m.index)))
+      : within(pushed, this.delays.rootPullDelay) && !m.alone && this.subscribers.forwardedElsewhere(peer, stripeOf(m.index)))
     // Rescue pulls come last: only from an outbox nearly empty, never ahead of pushes to children.
     if (this.uploadBacklog() > (peer.rescue ? MAX_PEER_BACKLOG : this.busyLimit()) || early) {
       peer.send({ type: 'no-data', index: m.index, reason: NoDataReason.BUSY, windowStart: this.log.start })
@@ -392,28 +265,7 @@ export class Replicator {
       return
     }
     // A rescue viewer's pulls say the swarm is short of upload, not that the stripe's subscriber failed.
-    if (pushed !== undefined && !peer.rescue && !peer.subscriptions.has(stripeOf(m.index))) this.repaired(m.index)
-  }
-
-  /** Broadcaster: whether another peer than `peer` subscribes to `stripe` (and forwards it). */
-  private forwardedElsewhere (peer: Peer, stripe: number): boolean {
-    for (const p of this.peers()) if (p !== peer && p.subscriptions.has(stripe)) return true
-    return false
-  }
-
-  /** Broadcaster: block `index`, pushed to its stripe's subscriber, had to be pulled from us late. */
-  private repaired (index: number): void {
-    const stripe = stripeOf(index)
-    const list = (this.repairs[stripe] as number[]).filter(i => i > index - REPAIR_WINDOW * STRIPES && i !== index)
-    list.push(index)
-    this.repairs[stripe] = list
-    if (list.length < MAX_REPAIRS) return
-    this.repairs[stripe] = []
-    for (const p of this.peers()) {
-      if (!p.subscriptions.delete(stripe)) continue
-      p.send({ type: 'choke', stripe })
-      this.barred.set(p, stripe, this.clock.now() + ROOT_BAR_MS)
-    }
+    if (pushed !== undefined && !peer.rescue && !peer.subscriptions.has(stripeOf(m.index))) this.subscribers.repaired(m.index)
   }
 
   /**
@@ -610,7 +462,7 @@ export class Replicator {
   /** Forwards-ready pieces of a block we produced (broadcaster) are sent by `serve`; nothing else to do. */
   dropPeer (peer: Peer): void {
     peer.serving.clear()
-    this.barred.delete(peer)
+    this.subscribers.dropPeer(peer)
     this.upstream?.removePeer(peer)
     this.scheduler.removePeer(peer)
   }

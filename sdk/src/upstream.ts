@@ -28,7 +28,7 @@
  *   stripe) and chokes the rest. Each peer tells its neighbours how many subscribers per stripe
  *   it takes (CAPACITY); a full peer lets a subscriber that relays (CAPACITY ≥ 1) take the place
  *   of one that relays at most half as much (a leaf, CAPACITY 0, to any relay): wide relays end
- *   up near the source, leaves below them, and the trees get shallower (replicator.ts
+ *   up near the source, leaves below them, and the trees get shallower (subscribers.ts
  *   `displaceable`). A peer choked on a stripe leaves that upstream alone for that stripe for
  *   {@link CHOKE_BACKOFF_MS}. Only for that stripe: the broadcaster, full on one stripe, may
  *   have another free, and a child backing off it on every stripe leaves those unpushed.

@@ -11,7 +11,7 @@
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
 import * as flat from 'flat-tree'
-import { headSignable, logParentHash, metadataSignable } from './caps.js'
+import { headSignable, logParentHash, metadataSignable, sourceSignable } from './caps.js'
 import { SIGNATURE_CACHE_SIZE } from './constants.js'
 import { MunroError } from './errors.js'
 import { equalBytes, LogTree, rootFor, type ProofNode } from './merkle-tree.js'
@@ -170,6 +170,23 @@ export function verifyMetadata (cache: SignatureCache, publicKey: Uint8Array, se
   if (!cache.verify(signature, metadataSignable(publicKey, seq, data), publicKey)) {
     throw new MunroError('ERR_INVALID_METADATA', `metadata ${seq} does not verify`)
   }
+}
+
+/**
+ * The broadcaster's SOURCE_PROOF signature for a connection whose remote sent `nonce`, with the
+ * transport's `channelBinding` (empty without one).
+ */
+export const signSource = (publicKey: Uint8Array, secretKey: Uint8Array, nonce: Uint8Array, channelBinding: Uint8Array): Uint8Array =>
+  sign(sourceSignable(publicKey, nonce, channelBinding), secretKey)
+
+/**
+ * Verifies a SOURCE_PROOF over the nonce we sent; throws ERR_INVALID_SIGNATURE when it does not
+ * verify. Not cached: each proof signs a fresh nonce and is checked once.
+ */
+export function verifySource (publicKey: Uint8Array, nonce: Uint8Array, channelBinding: Uint8Array, signature: Uint8Array): void {
+  let ok = false
+  try { ok = ed.verify(signature, sourceSignable(publicKey, nonce, channelBinding), publicKey) } catch { ok = false }
+  if (!ok) throw new MunroError('ERR_INVALID_SIGNATURE', 'source proof does not verify for this stream and connection')
 }
 
 /**

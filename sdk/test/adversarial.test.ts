@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { blockHash, headSignable } from '../src/caps.js'
 import { systemClock } from '../src/clock.js'
-import { MAX_FRAME_SIZE, PIECE_SIZE, PROTOCOL_VERSION } from '../src/constants.js'
+import { MAX_FRAME_SIZE, NONCE_SIZE, PIECE_SIZE, PROTOCOL_VERSION } from '../src/constants.js'
 import { MunroError } from '../src/errors.js'
 import { BlockLog } from '../src/log.js'
 import { equalBytes, PieceTree } from '../src/merkle-tree.js'
 import { encodeMessage, type Data, type Message } from '../src/messages.js'
 import type { Munro } from '../src/munro.js'
 import type { MunroOptions } from '../src/options.js'
-import { generateKeyPair, sign, SignatureCache, type SignedHead } from '../src/verifier.js'
+import { generateKeyPair, sign, SignatureCache, signSource, verifySource, type SignedHead } from '../src/verifier.js'
 import {
   bytes, connect, createBroadcaster, createReceiver, flipBit, frameTransform, pattern, rawRemote, record, sleep, tap,
   teardown, text, until, waitFor
@@ -413,6 +413,104 @@ describe('a receiver cannot append', () => {
   })
 })
 
+describe('the source flag is proven, not claimed', () => {
+  /** The SOURCE_PROOF the broadcaster `a` answers a raw remote's handshake with `nonce` with. */
+  async function proofFrom (a: Munro, nonce: Uint8Array, channelBinding?: Uint8Array): Promise<Uint8Array> {
+    const r = rawRemote(a, channelBinding === undefined ? {} : { channelBinding })
+    r.handshake({ nonce })
+    return (await r.next('source-proof')).signature
+  }
+
+  /** Resolves once `remote`'s earlier messages reached the receiver (a ping answered). */
+  async function settled (remote: ReturnType<typeof rawRemote>): Promise<void> {
+    remote.send({ type: 'ping', nonce: 77 })
+    await remote.next('pong', m => m.nonce === 77)
+  }
+
+  it('the broadcaster signs each connection\'s nonce; its receivers see it as the source, not each other', async () => {
+    const a = createBroadcaster()
+    const nonce = new Uint8Array(NONCE_SIZE).fill(5)
+    const signature = await proofFrom(a, nonce)
+    expect(() => { verifySource(a.id, nonce, new Uint8Array(0), signature) }).not.toThrow()
+    expect(equalBytes(await proofFrom(a, new Uint8Array(NONCE_SIZE).fill(6)), signature)).toBe(false)
+    const r1 = createReceiver(a)
+    const r2 = createReceiver(a)
+    connect(a, r1)
+    connect(r1, r2)
+    await until(() => r1.peers.length === 2 && r1.peers.some(p => p.source))
+    expect(r1.peers.filter(p => p.source)).toHaveLength(1)
+    await until(() => r2.peers.length === 1)
+    await sleep(20)
+    expect(r2.peers[0]?.source).toBe(false)
+  })
+
+  it('a peer that only claims to be the source is treated as any peer', async () => {
+    const a = createBroadcaster()
+    const r = createReceiver(a)
+    const liar = rawRemote(r)
+    liar.handshake({ source: true })
+    await settled(liar)
+    expect(r.peers).toHaveLength(1)
+    expect(r.peers[0]?.source).toBe(false)
+  })
+
+  it('a proof replayed from another connection, or signed with another key, drops the peer with ERR_INVALID_SIGNATURE', async () => {
+    const a = createBroadcaster()
+    const replayed = await proofFrom(a, new Uint8Array(NONCE_SIZE).fill(1))
+    const forged = (nonce: Uint8Array): Uint8Array => signSource(a.id, generateKeyPair().secretKey, nonce, new Uint8Array(0))
+    for (const proof of [() => replayed, forged]) {
+      const r = createReceiver(a)
+      const liar = rawRemote(r)
+      const invalid = waitFor(r, 'invalid')
+      liar.handshake({ source: true })
+      const theirs = await liar.next('handshake')
+      liar.send({ type: 'source-proof', signature: proof(theirs.nonce) })
+      expect((await invalid).error.code).toBe('ERR_INVALID_SIGNATURE')
+      await until(() => r.peers.length === 0)
+    }
+  })
+
+  it('a peer connected to the broadcaster cannot relay its proof: the proof signs that connection\'s channel binding', async () => {
+    // The liar passes the victim's nonce on in its own handshake to the broadcaster and hands the
+    // answer to the victim. Each connection has its own binding (WebRTC: its DTLS fingerprints).
+    const a = createBroadcaster()
+    const relay = async (liarToBroadcaster: Uint8Array, victimToLiar: Uint8Array): Promise<boolean> => {
+      const victim = createReceiver(a)
+      const liar = rawRemote(victim, { channelBinding: victimToLiar })
+      liar.handshake({ source: true })
+      const theirs = await liar.next('handshake')
+      const invalid = waitFor(victim, 'invalid')
+      liar.send({ type: 'source-proof', signature: await proofFrom(a, theirs.nonce, liarToBroadcaster) })
+      const outcome = await Promise.race([invalid.then(() => false), settled(liar).then(() => victim.peers[0]?.source === true)])
+      return outcome
+    }
+    expect(await relay(bytes('fingerprints of broadcaster–liar'), bytes('fingerprints of liar–victim'))).toBe(false)
+    // The same bytes on both connections (which two WebRTC connections never have) would pass.
+    expect(await relay(bytes('same'), bytes('same'))).toBe(true)
+  })
+
+  it('a source proof without the claim, or a second one, is ERR_PROTOCOL', async () => {
+    const keyPair = generateKeyPair()
+    const a = createBroadcaster({ keyPair })
+    for (const claim of [false, true]) {
+      const r = createReceiver(a)
+      const remote = rawRemote(r)
+      const removed = waitFor(r, 'peer-remove')
+      remote.handshake({ source: claim })
+      const theirs = await remote.next('handshake')
+      const proof = signSource(a.id, keyPair.secretKey, theirs.nonce, new Uint8Array(0))
+      remote.send({ type: 'source-proof', signature: proof })
+      if (claim) {
+        // The genuine key's proof makes it the source; a second proof is one too many.
+        await settled(remote)
+        expect(r.peers[0]?.source).toBe(true)
+        remote.send({ type: 'source-proof', signature: proof })
+      }
+      expect(((await removed).error as MunroError).code).toBe('ERR_PROTOCOL')
+    }
+  })
+})
+
 describe('lying announcements', () => {
   it('a HAVE far past the live edge does not stall or exhaust the receiver', async () => {
     const a = createBroadcaster()
@@ -473,7 +571,7 @@ describe('malformed wire input ends the connection with a typed error', () => {
   })
 
   it('a truncated message (trailing bytes missing) is refused with ERR_DECODE', async () => {
-    const hs = encodeMessage({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0, source: false })
+    const hs = encodeMessage({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0, source: false, nonce: new Uint8Array(NONCE_SIZE) })
     const cut = hs.subarray(0, hs.length - 10)
     await expectDropped(r => { r.sendBytes(Uint8Array.of(cut.length, ...cut)) }, 'ERR_DECODE')
   })
@@ -495,10 +593,14 @@ describe('malformed wire input ends the connection with a typed error', () => {
     await expectDropped(r => { r.handshake({ version: PROTOCOL_VERSION + 1 }) }, 'ERR_HANDSHAKE')
   })
 
-  it('a version-3 peer (its handshake ends before the flags byte) is refused by version with ERR_HANDSHAKE', async () => {
-    const hs = encodeMessage({ type: 'handshake', protocol: 'munro', version: 3, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0, source: false })
-    const v3 = hs.subarray(0, hs.length - 1)
-    await expectDropped(r => { r.sendBytes(Uint8Array.of(v3.length, ...v3)) }, 'ERR_HANDSHAKE')
+  it('a version-3 or version-4 peer (its handshake ends before the flags byte or the nonce) is refused by version with ERR_HANDSHAKE', async () => {
+    const old = (version: number, cut: number): Uint8Array => {
+      const hs = encodeMessage({ type: 'handshake', protocol: 'munro', version, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0, source: false, nonce: new Uint8Array(NONCE_SIZE) })
+      const body = hs.subarray(0, hs.length - cut)
+      return Uint8Array.of(body.length, ...body)
+    }
+    await expectDropped(r => { r.sendBytes(old(3, NONCE_SIZE + 1)) }, 'ERR_HANDSHAKE')
+    await expectDropped(r => { r.sendBytes(old(4, NONCE_SIZE)) }, 'ERR_HANDSHAKE')
   })
 
   it('two peers of different streams drop each other with ERR_HANDSHAKE', async () => {

@@ -8,10 +8,10 @@
  */
 import net from 'node:net'
 import { Duplex, Transform } from 'streamx'
-import { PROTOCOL_VERSION } from '../src/constants.js'
+import { NONCE_SIZE, PROTOCOL_VERSION } from '../src/constants.js'
 import { MunroError } from '../src/errors.js'
 import { decodeMessage, type Message, type MessageType } from '../src/messages.js'
-import { munro, type Munro, type MunroEvents } from '../src/munro.js'
+import { munro, type Munro, type MunroEvents, type PeerStreamOptions } from '../src/munro.js'
 import type { MunroOptions } from '../src/options.js'
 import { encodeFrame, FrameDecoder } from '../src/wire.js'
 
@@ -212,8 +212,8 @@ export interface RawRemote {
   next: <T extends MessageType>(type: T, pred?: (m: Extract<Message, { type: T }>) => boolean, timeout?: number) => Promise<Extract<Message, { type: T }>>
 }
 
-export function rawRemote (target: Munro): RawRemote {
-  const stream = target.peerStream()
+export function rawRemote (target: Munro, options: PeerStreamOptions = {}): RawRemote {
+  const stream = target.peerStream(options)
   const decoder = new FrameDecoder()
   const received: Message[] = []
   let taken = 0
@@ -229,7 +229,7 @@ export function rawRemote (target: Munro): RawRemote {
     send: (m) => { stream.write(encodeFrame(m)) },
     sendBytes: (b) => { stream.write(b) },
     handshake: (over = {}) => {
-      remote.send({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: target.discoveryKey, windowStart: 0, length: 0, source: false, ...over })
+      remote.send({ type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: target.discoveryKey, windowStart: 0, length: 0, source: false, nonce: new Uint8Array(NONCE_SIZE), ...over })
     },
     next: (type, pred = () => true, timeout = 3000) => new Promise((resolve, reject) => {
       const check = (): boolean => {

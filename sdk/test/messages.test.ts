@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   HASH_SIZE, MAX_BLOCK_SIZE, MAX_FRAME_SIZE, MAX_HAVE_SPAN, MAX_INDEX, MAX_METADATA_SIZE, MAX_PIECE_TREE_DEPTH,
-  STRIPES, MAX_PROOF_NODES, PIECE_SIZE, SIGNATURE_SIZE
+  NONCE_SIZE, STRIPES, MAX_PROOF_NODES, PIECE_SIZE, SIGNATURE_SIZE
 } from '../src/constants.js'
 import { Writer } from '../src/encoding.js'
 import { MunroError } from '../src/errors.js'
@@ -44,7 +44,8 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     discoveryKey: hash,
     windowStart: index,
     length: index,
-    source: fc.boolean()
+    source: fc.boolean(),
+    nonce: fc.uint8Array({ minLength: NONCE_SIZE, maxLength: NONCE_SIZE })
   }),
   fc.record({ type: fc.constant('have' as const), start: index, count: fc.integer({ min: 1, max: MAX_HAVE_SPAN }), headLength: index, whole: fc.constant(true) }, { requiredKeys: ['type', 'start', 'count', 'headLength'] }),
   fc.record({ type: fc.constant('request' as const), index, fullProof: fc.boolean(), alone: fc.boolean() }),
@@ -73,7 +74,8 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('unsubscribe' as const), stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
   fc.record({ type: fc.constant('choke' as const), stripe: fc.integer({ min: 0, max: STRIPES - 1 }) }),
   fc.record({ type: fc.constant('probe' as const), data: fc.uint8Array({ maxLength: 64 }) }),
-  fc.record({ type: fc.constant('capacity' as const), perStripe: fc.integer({ min: 0, max: MAX_CAPACITY }) })
+  fc.record({ type: fc.constant('capacity' as const), perStripe: fc.integer({ min: 0, max: MAX_CAPACITY }) }),
+  fc.record({ type: fc.constant('source-proof' as const), signature: fc.uint8Array({ minLength: SIGNATURE_SIZE, maxLength: SIGNATURE_SIZE }) })
 )
 
 describe('message codecs', () => {
@@ -84,9 +86,9 @@ describe('message codecs', () => {
   })
 
   it('every message type has its own type byte, in a stable order', () => {
-    const ids = ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe', 'capacity']
+    const ids = ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe', 'capacity', 'source-proof']
     const samples: Message[] = [
-      { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0, source: false },
+      { type: 'handshake', protocol: 'munro', version: 1, discoveryKey: new Uint8Array(32), windowStart: 0, length: 0, source: false, nonce: new Uint8Array(NONCE_SIZE) },
       { type: 'have', start: 0, count: 1, headLength: 1 },
       { type: 'request', index: 0, fullProof: false, alone: false },
       { type: 'cancel', index: 0 },
@@ -100,7 +102,8 @@ describe('message codecs', () => {
       { type: 'unsubscribe', stripe: 1 },
       { type: 'choke', stripe: STRIPES - 1 },
       { type: 'probe', data: new Uint8Array(3) },
-      { type: 'capacity', perStripe: 0 }
+      { type: 'capacity', perStripe: 0 },
+      { type: 'source-proof', signature: new Uint8Array(SIGNATURE_SIZE) }
     ]
     samples.forEach((m, i) => {
       expect(m.type).toBe(ids[i])
@@ -128,8 +131,10 @@ describe('message codecs', () => {
       if (m.type === 'piece') return // a piece's data runs to the end of its frame: a prefix may be a shorter piece
       const len = 1 + (n % (bytes.length - 1))
       if (len === bytes.length) return
-      // Before version 4 a handshake ends without its flags byte: that one prefix is whole.
-      if (m.type === 'handshake' && m.version < 4 && len === bytes.length - 1) return
+      // Before version 5 a handshake ends without its nonce, and before 4 without its flags byte
+      // too: those prefixes are whole.
+      if (m.type === 'handshake' && m.version < 5 && len === bytes.length - NONCE_SIZE) return
+      if (m.type === 'handshake' && m.version < 4 && len === bytes.length - NONCE_SIZE - 1) return
       expect(decodeError(bytes.subarray(0, len))).toBe('ERR_DECODE')
     }), { numRuns: 1000 })
   })
@@ -172,6 +177,18 @@ describe('message codecs', () => {
       expect(decodeMessage(handshake(1))).toMatchObject({ type: 'handshake', source: true })
       expect(decodeMessage(handshake(0))).toMatchObject({ type: 'handshake', source: false })
       for (const flags of [2, 3, 0x80]) expect(decodeError(handshake(flags))).toBe('ERR_DECODE')
+    })
+
+    it('a version-5 handshake without its nonce, or with a short one', () => {
+      const handshake = (nonce: Uint8Array): Uint8Array => body(0, w => { w.string('munro').uint(5).fixed(new Uint8Array(32)).uint(0).uint(0).byte(1).fixed(nonce) })
+      expect(decodeMessage(handshake(new Uint8Array(NONCE_SIZE).fill(9)))).toMatchObject({ type: 'handshake', source: true, nonce: new Uint8Array(NONCE_SIZE).fill(9) })
+      expect(decodeError(handshake(new Uint8Array(0)))).toBe('ERR_DECODE')
+      expect(decodeError(handshake(new Uint8Array(NONCE_SIZE - 1)))).toBe('ERR_DECODE')
+    })
+
+    it('SOURCE_PROOF with a short or long signature', () => {
+      expect(decodeError(body(15, w => { w.fixed(new Uint8Array(SIGNATURE_SIZE - 1)) }))).toBe('ERR_DECODE')
+      expect(decodeError(body(15, w => { w.fixed(new Uint8Array(SIGNATURE_SIZE + 1)) }))).toBe('ERR_DECODE')
     })
 
     it('REQUEST flags beyond fullProof (1) and alone (2)', () => {

@@ -5,7 +5,7 @@ import type { Message } from '../src/messages.js'
 import { NoDataReason } from '../src/messages.js'
 import type { Munro } from '../src/munro.js'
 import { DEFAULT_OPTIONS } from '../src/options.js'
-import { MAX_REPAIRS } from '../src/replicator.js'
+import { MAX_REPAIRS } from '../src/subscribers.js'
 import { LATE_MS } from '../src/scheduler.js'
 import {
   appendBlocks, bytes, connect, createBroadcaster, createReceiver, delay, expectCode, frameTransform, manualClock, pattern,

@@ -74,6 +74,11 @@ describe('swarm over WebRTC', { retry: 2 }, () => {
     await appendPaced(b, 0, N)
     await until(() => viewers.every(v => holdsAll(v.m, 0, N)), 20_000, 'every block at every viewer')
     for (const v of viewers) await expectBlocks(v.m, 0, N)
+    // The broadcaster proved itself (SOURCE_PROOF over each connection's nonce and DTLS
+    // fingerprints) to the viewers it serves; no viewer passes for it.
+    const links = viewers.flatMap(v => v.m.peers)
+    expect(links.filter(p => p.source).map(p => p.label?.split(':')[0])).toEqual(links.filter(p => p.label?.startsWith('broadcaster:') === true).map(() => 'broadcaster'))
+    expect(links.some(p => p.source)).toBe(true)
 
     const bStats = bs.stats()
     expect(bStats.peers.length).toBeLessThanOrEqual(2)

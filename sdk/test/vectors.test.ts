@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { NAMESPACES } from '../src/caps.js'
 import { decodeMessage, encodeMessage } from '../src/messages.js'
-import { publicKeyOf, SignatureCache, verifyMetadata } from '../src/verifier.js'
+import { publicKeyOf, SignatureCache, verifyMetadata, verifySource } from '../src/verifier.js'
 import { FrameDecoder } from '../src/wire.js'
 import { computeVectors, hex, toJson, unhex, vectorBytes, VECTOR_SECRET_KEY } from './vectors/generate.js'
 
@@ -22,13 +22,13 @@ describe('committed test vectors', () => {
     const { namespaces } = load('caps.json')
     const purposes: Record<string, string> = {
       pieceLeaf: 'piece-leaf', pieceParent: 'piece-parent', piecePad: 'piece-pad', block: 'block', logParent: 'log-parent',
-      roots: 'roots', head: 'head', metadata: 'metadata', discovery: 'discovery'
+      roots: 'roots', head: 'head', metadata: 'metadata', discovery: 'discovery', source: 'source'
     }
     expect(Object.keys(namespaces).sort()).toEqual(Object.keys(purposes).sort())
     for (const [key, purpose] of Object.entries(purposes)) {
       expect(namespaces[key]).toBe(createHash('sha256').update(`munro/v1/${purpose}`).digest('hex'))
     }
-    expect(new Set(Object.values(NAMESPACES).map(hex)).size).toBe(9)
+    expect(new Set(Object.values(NAMESPACES).map(hex)).size).toBe(10)
   })
 
   it('a one-piece block: piece root = SHA-256(leaf tag ‖ data), block hash = SHA-256(block tag ‖ u32 length ‖ flags ‖ root)', () => {
@@ -60,7 +60,7 @@ describe('committed test vectors', () => {
   it('each encoded message decodes to its fields and re-encodes to the same bytes; frames decode as one stream', () => {
     const { messages } = load('messages.json')
     expect(messages.map((m: { message: { type: string } }) => m.message.type)).toEqual(
-      ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe', 'capacity'])
+      ['handshake', 'have', 'request', 'cancel', 'data', 'piece', 'no-data', 'metadata', 'ping', 'pong', 'subscribe', 'unsubscribe', 'choke', 'probe', 'capacity', 'source-proof'])
     const decoder = new FrameDecoder()
     const stream = messages.flatMap((m: { frame: string }) => [...unhex(m.frame)])
     const bodies = decoder.push(Uint8Array.from(stream))
@@ -86,5 +86,20 @@ describe('committed test vectors', () => {
     expect(new DataView(signable.buffer, signable.byteOffset).getBigUint64(72)).toBe(BigInt(s.head.timestamp))
     const five = load('merkle.json').logs.find((l: { length: number }) => l.length === 5)
     expect(hex(signable.subarray(80))).toBe(five.rootsHash)
+  })
+
+  it('the source proof is ed25519 over tag ‖ key ‖ SHA-256(channel binding) ‖ the handshake nonce, and binds both', () => {
+    const s = load('signatures.json')
+    const signable = unhex(s.source.signable)
+    expect(hex(signable.subarray(0, 32))).toBe(hex(NAMESPACES.source))
+    expect(hex(signable.subarray(32, 64))).toBe(s.publicKey)
+    expect(hex(signable.subarray(64, 96))).toBe(sha256(unhex(s.source.channelBinding)))
+    expect(hex(signable.subarray(96))).toBe(s.source.nonce)
+    const [key, nonce, binding, signature] = [s.publicKey, s.source.nonce, s.source.channelBinding, s.source.signature].map(unhex) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array]
+    expect(() => { verifySource(key, nonce, binding, signature) }).not.toThrow()
+    const flipped = (b: Uint8Array): Uint8Array => Uint8Array.from(b, (x, i) => i === 0 ? x ^ 1 : x)
+    for (const [n, c] of [[flipped(nonce), binding], [nonce, flipped(binding)], [nonce, new Uint8Array(0)]] as Array<[Uint8Array, Uint8Array]>) {
+      expect(() => { verifySource(key, n, c, signature) }).toThrow(expect.objectContaining({ code: 'ERR_INVALID_SIGNATURE' }))
+    }
   })
 })

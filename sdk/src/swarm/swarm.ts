@@ -28,6 +28,8 @@
  *   session: it is never dialled again and its offers are answered busy. The ban set keeps the
  *   newest {@link MAX_BANNED} ids. Bans are per signaling id: a tamperer that rejoins gets a new
  *   id and is caught (and banned) again by verification.
+ * - Each connection's peer stream gets the connection's DTLS fingerprints as its channel
+ *   binding (channel-binding.ts), which the broadcaster's SOURCE_PROOF signs.
  * @module
  */
 import mitt, { type Emitter, type Handler } from 'mitt'
@@ -41,6 +43,7 @@ import {
   admit, DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, siblingsOf,
   type TopologyOptions, type TopologyState
 } from './topology.js'
+import { peerChannelBinding } from './channel-binding.js'
 import { bufferedAmountOf, pumpToPeer } from './pump.js'
 import { tamperStream } from './tamper.js'
 
@@ -375,7 +378,11 @@ export class Swarm {
     if (conn.timer !== null) clearTimeout(conn.timer)
     conn.timer = null
     const bufferedAmount = bufferedAmountOf(conn.peer)
-    const stream = this.mro.peerStream(bufferedAmount === undefined ? {} : { bufferedAmount })
+    const channelBinding = peerChannelBinding(conn.peer)
+    const stream = this.mro.peerStream({
+      ...(bufferedAmount === undefined ? {} : { bufferedAmount }),
+      ...(channelBinding === undefined ? {} : { channelBinding })
+    })
     conn.stream = stream
     const label = `${conn.role}:${conn.id}`
     this.mro.labelPeer(stream, label)

@@ -9,12 +9,12 @@
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { blockHash, discoveryKey, headSignable, metadataSignable, NAMESPACES, PIECE_PAD_HASH, rootsHash } from '../../src/caps.js'
+import { blockHash, discoveryKey, headSignable, metadataSignable, NAMESPACES, PIECE_PAD_HASH, rootsHash, sourceSignable } from '../../src/caps.js'
 import { PIECE_SIZE, PROTOCOL_VERSION } from '../../src/constants.js'
 import { LogTree, PieceTree } from '../../src/merkle-tree.js'
 import { encodeMessage, type Message } from '../../src/messages.js'
 import { encodeFrame } from '../../src/wire.js'
-import { publicKeyOf, sign, signHead } from '../../src/verifier.js'
+import { publicKeyOf, sign, signHead, signSource } from '../../src/verifier.js'
 import * as flat from 'flat-tree'
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -61,7 +61,7 @@ function logTree (length: number): LogTree {
 export function sampleMessages (): Message[] {
   const k = (n: number): Uint8Array => vectorBytes(32, n)
   return [
-    { type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: k(1), windowStart: 300, length: 1234, source: true },
+    { type: 'handshake', protocol: 'munro', version: PROTOCOL_VERSION, discoveryKey: k(1), windowStart: 300, length: 1234, source: true, nonce: vectorBytes(16, 11) },
     { type: 'have', start: 1000, count: 24, headLength: 1024, whole: true },
     { type: 'request', index: 1023, fullProof: true, alone: true },
     { type: 'cancel', index: 129 },
@@ -79,7 +79,8 @@ export function sampleMessages (): Message[] {
     { type: 'unsubscribe', stripe: 1 },
     { type: 'choke', stripe: 3 },
     { type: 'probe', data: vectorBytes(24, 10) },
-    { type: 'capacity', perStripe: 6 }
+    { type: 'capacity', perStripe: 6 },
+    { type: 'source-proof', signature: vectorBytes(64, 12) }
   ]
 }
 
@@ -120,7 +121,7 @@ export function computeVectors (): Record<string, unknown> {
       messages: sampleMessages().map(m => ({ message: toJson(m), encoded: hex(encodeMessage(m)), frame: hex(encodeFrame(m)) }))
     },
     'signatures.json': {
-      description: 'ed25519 over the vector log of 5 blocks with secret key 01..20 (hex), and signed metadata.',
+      description: 'ed25519 over the vector log of 5 blocks with secret key 01..20 (hex), signed metadata, and a source proof over a handshake nonce and a channel binding.',
       secretKey: hex(VECTOR_SECRET_KEY),
       publicKey: hex(publicKey),
       head: {
@@ -134,6 +135,12 @@ export function computeVectors (): Record<string, unknown> {
         data: hex(metaData),
         signable: hex(metadataSignable(publicKey, 1, metaData)),
         signature: hex(sign(metadataSignable(publicKey, 1, metaData), VECTOR_SECRET_KEY))
+      },
+      source: {
+        nonce: hex(vectorBytes(16, 11)),
+        channelBinding: hex(vectorBytes(40, 13)),
+        signable: hex(sourceSignable(publicKey, vectorBytes(16, 11), vectorBytes(40, 13))),
+        signature: hex(signSource(publicKey, VECTOR_SECRET_KEY, vectorBytes(16, 11), vectorBytes(40, 13)))
       }
     }
   }
