@@ -3,8 +3,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { PeerRole } from '../src/signaling/protocol.js'
+import { munro } from '../src/munro.js'
+import { joinSwarm } from '../src/swarm/swarm.js'
 import {
-  admit, DEFAULT_TOPOLOGY, extraPeers, LateBlocks, pickDials, refusalBackoff, RESCUE_IDLE_MS, RESCUE_WINDOW_MS, rescueDial, rescueIdle, planMaintain, rootToReplace,
+  admit, checkTopology, DEFAULT_TOPOLOGY, extraPeers, LateBlocks, pickDials, refusalBackoff, RESCUE_IDLE_MS, RESCUE_WINDOW_MS, rescueDial, rescueIdle, planMaintain, rootToReplace,
   shouldAccept, siblingsOf, UNMEASURED_ROOT_RETRY_MS, wantsRescue, type TopologyState
 } from '../src/swarm/topology.js'
 
@@ -20,6 +22,30 @@ const state = (extra: Partial<TopologyState> = {}): TopologyState => ({
 })
 const ids = (n: number, prefix = 'v'): Set<string> => new Set(Array.from({ length: n }, (_, i) => `${prefix}${i}`))
 const rnd = (): number => 0.5
+
+describe('options', () => {
+  it('the defaults pass; a bad value is ERR_INVALID_ARGUMENT naming the option', () => {
+    expect(() => { checkTopology(DEFAULT_TOPOLOGY) }).not.toThrow()
+    expect(() => { checkTopology({ ...DEFAULT_TOPOLOGY, maxSiblings: 0, maxRescuePeers: 0, rescueLateBlocks: 0, retryAfterMs: 0 }) }).not.toThrow()
+    const bad: Array<[string, unknown]> = [
+      ['maxPeers', 0], ['maxPeers', 2.5], ['maxBroadcasterPeers', 0], ['acceptSlack', -1], ['maxExtraPeers', Number.NaN],
+      ['maxSiblings', '3'], ['maxRescuePeers', Infinity], ['rescueLateBlocks', -1], ['retryAfterMs', -5],
+      ['rootRetryMs', Infinity], ['minRootCopies', Number.NaN]
+    ]
+    for (const [name, value] of bad) {
+      expect(() => { checkTopology({ ...DEFAULT_TOPOLOGY, [name]: value }) }, `${name} = ${String(value)}`)
+        .toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining(name) }))
+    }
+  })
+
+  it('joinSwarm refuses bad options before it connects anywhere', () => {
+    const m = munro()
+    for (const extra of [{ maxPeers: -1 }, { connectTimeout: 0 }, { maintainIntervalMs: 1 }, { random: 0.5 as unknown as () => number }]) {
+      expect(() => joinSwarm(m, { signal: 'ws://127.0.0.1:9', ...extra })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }))
+    }
+    void m.destroy()
+  })
+})
 
 describe('dialling', () => {
   it('a new viewer dials the broadcaster first, then random viewers, up to maxPeers', () => {

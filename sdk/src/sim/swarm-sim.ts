@@ -39,7 +39,7 @@ import type { MunroOptions } from '../options.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { admit, LateBlocks, planMaintain, refusalBackoff, siblingsOf, type TopologyState } from '../swarm/topology.js'
+import { admit, checkTopology, LateBlocks, planMaintain, refusalBackoff, siblingsOf, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -129,6 +129,7 @@ export class SwarmSim {
   constructor (options: Partial<SimOptions> = {}) {
     const o = this.opts = { ...DEFAULT_SIM_OPTIONS, ...options, core: { ...DEFAULT_SIM_OPTIONS.core, ...options.core } }
     if (!Number.isInteger(o.viewers) || o.viewers < 1) throw new RangeError('viewers: expected an integer ≥ 1')
+    checkTopology(o.topology)
     if (!(o.durationMs > 0) || !(o.blockMs > 0)) throw new RangeError('durationMs, blockMs: expected positive numbers')
     const shares = o.uploadMix.reduce((a, c) => a + c.share, 0)
     if (o.uploadMix.length === 0 || Math.abs(shares - 1) > 1e-6) throw new RangeError('uploadMix: shares must sum to 1')

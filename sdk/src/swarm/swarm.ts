@@ -35,12 +35,13 @@
 import mitt, { type Emitter, type Handler } from 'mitt'
 import SimplePeer from 'simple-peer'
 import type { Duplex, Transform } from 'streamx'
+import { invalidArgument, outOfRange } from '../errors.js'
 import type { Munro, MunroEvents } from '../munro.js'
 import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import {
-  admit, DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, siblingsOf,
+  admit, checkTopology, DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, siblingsOf,
   type TopologyOptions, type TopologyState
 } from './topology.js'
 import { peerChannelBinding } from './channel-binding.js'
@@ -193,6 +194,10 @@ export class Swarm {
 
   constructor (readonly mro: Munro, options: Partial<SwarmOptions> & { signal: string }) {
     this.opts = { ...DEFAULT_SWARM_OPTIONS, ...options }
+    checkTopology(this.opts)
+    if (!(this.opts.connectTimeout > 0 && this.opts.connectTimeout < Infinity)) throw outOfRange('connectTimeout', 'a positive number of ms')
+    if (!(this.opts.maintainIntervalMs >= 10 && this.opts.maintainIntervalMs < Infinity)) throw outOfRange('maintainIntervalMs', 'a number of ms ≥ 10')
+    if (typeof this.opts.random !== 'function') throw invalidArgument('random', 'a function returning numbers in [0, 1)')
     this.role = mro.writable ? 'broadcaster' : 'viewer'
     this.client = createSignalingClient({
       url: this.opts.signal, room: toHex(mro.discoveryKey), role: this.role,

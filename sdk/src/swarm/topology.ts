@@ -39,6 +39,7 @@
  *   sent data failing verification is banned by the swarm and never dialled again (swarm.ts).
  * @module
  */
+import { outOfRange } from '../errors.js'
 import type { PeerRole } from '../signaling/protocol.js'
 
 /** Topology settings. */
@@ -122,6 +123,26 @@ export const DEFAULT_TOPOLOGY: Readonly<TopologyOptions> = Object.freeze({
   maxRescuePeers: 16,
   rescueLateBlocks: 3
 })
+
+/**
+ * Checks topology options (the swarm's, and the simulator's copy of them); throws
+ * ERR_INVALID_ARGUMENT (a RangeError) naming the first bad one. Counts are integers, the
+ * connection limits at least 1 (a viewer or broadcaster that connects to nobody serves nobody),
+ * durations non-negative and finite, and `minRootCopies` a non-negative number.
+ */
+export function checkTopology (o: TopologyOptions): void {
+  const counts: Array<[keyof TopologyOptions, number]> = [
+    ['maxPeers', 1], ['maxBroadcasterPeers', 1], ['acceptSlack', 0], ['maxExtraPeers', 0], ['maxSiblings', 0],
+    ['maxRescuePeers', 0], ['rescueLateBlocks', 0]
+  ]
+  for (const [name, min] of counts) {
+    if (!Number.isInteger(o[name]) || o[name] < min) throw outOfRange(name, `an integer ≥ ${min}`)
+  }
+  for (const name of ['retryAfterMs', 'rootRetryMs'] as const) {
+    if (!(o[name] >= 0 && o[name] < Infinity)) throw outOfRange(name, 'a non-negative number of ms')
+  }
+  if (!(o.minRootCopies >= 0 && o.minRootCopies < Infinity)) throw outOfRange('minRootCopies', 'a non-negative number of copies')
+}
 
 /**
  * Window (ms) over which late blocks are counted for `rescueLateBlocks`: three late blocks in it
