@@ -56,6 +56,18 @@ export const SIGNATURE_SIZE = 64
 export const NONCE_SIZE = 16
 
 /**
+ * How long (ms) a peer that claims in its handshake to be the source has to prove it
+ * (SOURCE_PROOF) before it is dropped with ERR_PROTOCOL. Meanwhile the claim counts, as the
+ * broadcaster's own does: its children must hold back the stripes it does not push them from
+ * their first message on, or in a flash crowd they take subscriptions on every stripe during the
+ * proof's round trip and keep them (simulator, 1,000 viewers, seed 1, after 10 s, with the claim
+ * counting only once proven: p95 1.008 → 1.067 s, broadcaster 1.09× → 1.34×). An honest
+ * broadcaster's proof comes one round trip after the connection opens, ahead of any queued
+ * piece; a liar's claim costs its neighbours at most this long.
+ */
+export const SOURCE_PROOF_TIMEOUT_MS = 5000
+
+/**
  * Most log-tree nodes one DATA message may carry: a path of at most 53 uncles (a log of
  * 2^53 blocks) plus at most 53 other roots of the signed head, rounded up.
  */

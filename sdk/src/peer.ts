@@ -43,7 +43,11 @@ export interface RemoteState {
   whole: RangeSet
   /** Subscribers per stripe the remote says it can push (CAPACITY), or null until it said. */
   capacity: number | null
-  /** The remote said in its handshake that it is the stream's source (the broadcaster). */
+  /**
+   * The remote said in its handshake that it is the stream's source (the broadcaster). It is
+   * treated as such (upstream.ts `leftToOthers`) while its proof is due, and dropped when that
+   * does not come in time (constants.ts SOURCE_PROOF_TIMEOUT_MS).
+   */
   claimsSource: boolean
   /** The remote proved it is the stream's source (SOURCE_PROOF over our nonce verified). */
   source: boolean

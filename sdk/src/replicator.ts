@@ -26,7 +26,7 @@
  */
 import * as flat from 'flat-tree'
 import type { Clock } from './clock.js'
-import { MAX_PEER_BACKLOG, PROTOCOL_NAME, PROTOCOL_VERSION, SUBSCRIBER_BACKLOG } from './constants.js'
+import { MAX_PEER_BACKLOG, PROTOCOL_NAME, PROTOCOL_VERSION, SOURCE_PROOF_TIMEOUT_MS, SUBSCRIBER_BACKLOG } from './constants.js'
 import { MunroError } from './errors.js'
 import { isComplete, type BlockEntry, type BlockLog } from './log.js'
 import { equalBytes, isRootOf, lastLeaf, rootFor, type ProofNode } from './merkle-tree.js'
@@ -124,6 +124,11 @@ export class Replicator {
     peer.remote.windowStart = m.windowStart
     peer.remote.length = m.length
     peer.remote.claimsSource = m.source
+    if (m.source) {
+      this.clock.setTimeout(() => {
+        if (!peer.closed && !peer.remote.source) peer.destroy(new MunroError('ERR_PROTOCOL', `claimed to be the source and sent no proof within ${SOURCE_PROOF_TIMEOUT_MS} ms`))
+      }, SOURCE_PROOF_TIMEOUT_MS)
+    }
     if (this.proveSource !== null) peer.send({ type: 'source-proof', signature: this.proveSource(m.nonce, peer.channelBinding) })
     for (const [start, end, whole] of this.heldRanges()) this.sendHave(peer, start, end, whole)
     if (this.metadata !== null) peer.send({ type: 'metadata', ...this.metadata })
@@ -133,10 +138,10 @@ export class Replicator {
   }
 
   /**
-   * SOURCE_PROOF: the remote that claimed to be the source signed our nonce with the stream's
-   * key. Only then is it treated as the source (upstream.ts `leftToOthers`): a peer that merely
-   * claims it would otherwise make its neighbours hold back announcements and refuse
-   * subscriptions, as they do next to the real broadcaster.
+   * SOURCE_PROOF: the remote that claimed to be the source signed our nonce (and the channel
+   * binding) with the stream's key. A claim without it lasts SOURCE_PROOF_TIMEOUT_MS: a peer
+   * that merely claims it would otherwise make its neighbours hold back announcements and
+   * refuse subscriptions for good, as they do next to the real broadcaster.
    */
   private onsourceproof (peer: Peer, signature: Uint8Array): void {
     if (!peer.remote.claimsSource || peer.remote.source) throw new MunroError('ERR_PROTOCOL', 'unexpected source proof')

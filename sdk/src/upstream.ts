@@ -168,8 +168,8 @@ export class Upstream {
    * uplink the whole swarm waits on (measured: six subscribers on all four stripes).
    */
   leftToOthers (stripe: number): boolean {
-    if (this.parents[stripe]?.remote.source === true) return false
-    for (const p of this.peers()) if (p.remote.source && !p.rescue && p.handshaked && !p.closed) return true
+    if (this.parents[stripe]?.remote.claimsSource === true) return false
+    for (const p of this.peers()) if (p.remote.claimsSource && !p.rescue && p.handshaked && !p.closed) return true
     return false
   }
 

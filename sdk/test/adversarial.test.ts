@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { blockHash, headSignable } from '../src/caps.js'
 import { systemClock } from '../src/clock.js'
-import { MAX_FRAME_SIZE, NONCE_SIZE, PIECE_SIZE, PROTOCOL_VERSION } from '../src/constants.js'
+import { MAX_FRAME_SIZE, NONCE_SIZE, PIECE_SIZE, PROTOCOL_VERSION, SOURCE_PROOF_TIMEOUT_MS } from '../src/constants.js'
 import { MunroError } from '../src/errors.js'
 import { BlockLog } from '../src/log.js'
 import { equalBytes, PieceTree } from '../src/merkle-tree.js'
@@ -10,7 +10,7 @@ import type { Munro } from '../src/munro.js'
 import type { MunroOptions } from '../src/options.js'
 import { generateKeyPair, sign, SignatureCache, signSource, verifySource, type SignedHead } from '../src/verifier.js'
 import {
-  bytes, connect, createBroadcaster, createReceiver, flipBit, frameTransform, pattern, rawRemote, record, sleep, tap,
+  bytes, connect, createBroadcaster, createReceiver, flipBit, frameTransform, manualClock, pattern, rawRemote, record, sleep, tap,
   teardown, text, until, waitFor
 } from './helpers.js'
 
@@ -444,14 +444,23 @@ describe('the source flag is proven, not claimed', () => {
     expect(r2.peers[0]?.source).toBe(false)
   })
 
-  it('a peer that only claims to be the source is treated as any peer', async () => {
+  it('a peer that claims to be the source and sends no proof is dropped with ERR_PROTOCOL after SOURCE_PROOF_TIMEOUT_MS; the broadcaster is not', async () => {
     const a = createBroadcaster()
-    const r = createReceiver(a)
+    const { clock, advance } = manualClock()
+    const r = createReceiver(a, { clock })
+    connect(a, r)
     const liar = rawRemote(r)
+    const removed = waitFor(r, 'peer-remove')
     liar.handshake({ source: true })
     await settled(liar)
-    expect(r.peers).toHaveLength(1)
-    expect(r.peers[0]?.source).toBe(false)
+    await until(() => r.peers.length === 2 && r.peers.some(p => p.source))
+    expect(r.peers.filter(p => p.source)).toHaveLength(1) // the broadcaster; the liar's claim is unproven
+    advance(SOURCE_PROOF_TIMEOUT_MS - 1)
+    await settled(liar)
+    expect(r.peers).toHaveLength(2)
+    advance(1)
+    expect(((await removed).error as MunroError).code).toBe('ERR_PROTOCOL')
+    expect(r.peers.map(p => p.source)).toEqual([true])
   })
 
   it('a proof replayed from another connection, or signed with another key, drops the peer with ERR_INVALID_SIGNATURE', async () => {
