@@ -57,13 +57,11 @@ export const NONCE_SIZE = 16
 
 /**
  * How long (ms) a peer that claims in its handshake to be the source has to prove it
- * (SOURCE_PROOF) before it is dropped with ERR_PROTOCOL. Meanwhile the claim counts, as the
- * broadcaster's own does: its children must hold back the stripes it does not push them from
- * their first message on, or in a flash crowd they take subscriptions on every stripe during the
- * proof's round trip and keep them (simulator, 1,000 viewers, seed 1, after 10 s, with the claim
- * counting only once proven: p95 1.008 → 1.067 s, broadcaster 1.09× → 1.34×). An honest
- * broadcaster's proof comes one round trip after the connection opens, ahead of any queued
- * piece; a liar's claim costs its neighbours at most this long.
+ * (SOURCE_PROOF) before it is dropped with ERR_PROTOCOL. Meanwhile the claim counts: the
+ * broadcaster's children must hold back the stripes it does not push them from their first
+ * message on, not from one round trip later, or they could take subscriptions to those stripes
+ * in the meantime and keep them. An honest broadcaster's proof comes one round trip after the
+ * connection opens, ahead of any queued piece; a liar's claim costs its neighbours at most this.
  */
 export const SOURCE_PROOF_TIMEOUT_MS = 5000
 
