@@ -28,8 +28,8 @@ export interface Handshake {
   /** Length of the newest signed head the sender holds. */
   length: number
   /**
-   * The sender says it is the stream's source (the broadcaster). A claim, which it proves with a
-   * SOURCE_PROOF over our `nonce`; until then (and without one) it is treated as any peer.
+   * The sender says it is the stream's source (the broadcaster). A claim, which it must prove
+   * with a SOURCE_PROOF over our `nonce` within SOURCE_PROOF_TIMEOUT_MS or be dropped.
    */
   source: boolean
   /** {@link NONCE_SIZE} random bytes, fresh per connection, for the other side's SOURCE_PROOF. */
@@ -38,7 +38,7 @@ export interface Handshake {
 
 /**
  * The broadcaster's proof that it is the stream's source, answering a handshake: its signature
- * over caps `sourceSignable(stream key, the nonce of that handshake)`.
+ * over caps `sourceSignable(stream key, the nonce of that handshake, the channel binding)`.
  */
 export interface SourceProof { type: 'source-proof', signature: Uint8Array }
 

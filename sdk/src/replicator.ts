@@ -147,7 +147,6 @@ export class Replicator {
     if (!peer.remote.claimsSource || peer.remote.source) throw new MunroError('ERR_PROTOCOL', 'unexpected source proof')
     verifySource(this.log.publicKey, peer.nonce, peer.channelBinding, signature)
     peer.remote.source = true
-    this.scheduler.update()
   }
 
   /** Ranges of blocks whose header verified, in the window, and whether each is held whole. */

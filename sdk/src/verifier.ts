@@ -39,6 +39,11 @@ export type ProofResult = { ok: true } | { ok: false, missing: number }
  */
 const toKey = (bytes: Uint8Array): string => String.fromCharCode(...bytes)
 
+/** ed25519 verification that answers false (never throws) for malformed input. */
+function edVerify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  try { return ed.verify(signature, message, publicKey) } catch { return false }
+}
+
 /**
  * Remembers signatures that verified, with the exact bytes they signed, so that a head arriving
  * again from another peer (or for another block) is not verified twice. Bounded, oldest out.
@@ -58,9 +63,7 @@ export class SignatureCache {
     const msg = toKey(message)
     if (this.seen.get(key) === msg) { this.hits++; return true }
     this.verifications++
-    let ok = false
-    try { ok = ed.verify(signature, message, publicKey) } catch { ok = false }
-    if (!ok) return false
+    if (!edVerify(signature, message, publicKey)) return false
     this.seen.set(key, msg)
     if (this.seen.size > this.capacity) this.seen.delete(this.seen.keys().next().value as string)
     return true
@@ -184,9 +187,7 @@ export const signSource = (publicKey: Uint8Array, secretKey: Uint8Array, nonce: 
  * verify. Not cached: each proof signs a fresh nonce and is checked once.
  */
 export function verifySource (publicKey: Uint8Array, nonce: Uint8Array, channelBinding: Uint8Array, signature: Uint8Array): void {
-  let ok = false
-  try { ok = ed.verify(signature, sourceSignable(publicKey, nonce, channelBinding), publicKey) } catch { ok = false }
-  if (!ok) throw new MunroError('ERR_INVALID_SIGNATURE', 'source proof does not verify for this stream and connection')
+  if (!edVerify(signature, sourceSignable(publicKey, nonce, channelBinding), publicKey)) throw new MunroError('ERR_INVALID_SIGNATURE', 'source proof does not verify for this stream and connection')
 }
 
 /**
