@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { simulate, VirtualClock, type SimOptions, type SimResult } from '../src/sim/index.js'
+import { createRandom, dealUploadClasses, DEFAULT_SIM_OPTIONS, simulate, VirtualClock, type SimOptions, type SimResult } from '../src/sim/index.js'
 import { DEFAULT_TOPOLOGY } from '../src/swarm/topology.js'
 
 /** 50 viewers with enough upload, one tampering peer, lossy 20–80 ms links, a 4 s stream. */
@@ -55,6 +55,31 @@ describe('swarm simulator', () => {
   it('another seed gives other numbers', async () => {
     const other = await simulate({ ...scenario, seed: 8, sharedSignatureCache: true })
     expect(other.latency).not.toEqual(first.latency)
+  }, 30_000)
+})
+
+describe('upload classes', () => {
+  const mix = DEFAULT_SIM_OPTIONS.uploadMix
+  const counts = (deck: ReadonlyArray<{ label: string }>): Record<string, number> =>
+    deck.reduce<Record<string, number>>((a, c) => ({ ...a, [c.label]: (a[c.label] ?? 0) + 1 }), {})
+
+  it('a deck of n holds the shares exactly, the remainder to the largest fractions', () => {
+    expect(counts(dealUploadClasses(mix, 10, createRandom(1)))).toEqual({ weak: 3, mid: 5, strong: 2 })
+    expect(counts(dealUploadClasses(mix, 100, createRandom(1)))).toEqual({ weak: 30, mid: 50, strong: 20 })
+    // 7 × (0.3, 0.5, 0.2) = 2.1, 3.5, 1.4: floors 2, 3, 1 and the one left to the 0.5.
+    expect(counts(dealUploadClasses(mix, 7, createRandom(1)))).toEqual({ weak: 2, mid: 4, strong: 1 })
+    expect(dealUploadClasses(mix, 1, createRandom(1)).map(c => c.label)).toEqual(['mid'])
+  })
+
+  it('the order is shuffled by the seed, the same for the same seed', () => {
+    const order = (seed: number): string => dealUploadClasses(mix, 20, createRandom(seed)).map(c => c.label[0]).join('')
+    expect(order(1)).toBe(order(1))
+    expect(new Set([1, 2, 3, 4].map(order)).size).toBeGreaterThan(1)
+  })
+
+  it('a simulated population of ten viewers has three weak, five mid and two strong uplinks', async () => {
+    const r = await simulate({ seed: 1, viewers: 10, durationMs: 600, warmupMs: 1500, tailMs: 500 })
+    expect(Object.fromEntries(Object.entries(r.uploadByClass).map(([k, v]) => [k, v.viewers]))).toEqual({ weak: 3, mid: 5, strong: 2 })
   }, 30_000)
 })
 

@@ -1,4 +1,4 @@
-export { simulate, SwarmSim } from './swarm-sim.js'
+export { dealUploadClasses, simulate, SwarmSim } from './swarm-sim.js'
 export type { SimNode } from './swarm-sim.js'
 export { DEFAULT_SIM_OPTIONS } from './options.js'
 export type { SimOptions, UploadClass } from './options.js'

@@ -38,7 +38,11 @@ export interface SimOptions {
   topology: TopologyOptions
   /** Broadcaster upload capacity in bit/s (Infinity: an ideal server). @default 20_000_000 */
   broadcasterUploadBps: number
-  /** Viewers' upload capacities. @default 30% at 1 Mbit/s, 50% at 5, 20% at 20 */
+  /**
+   * Viewers' upload capacities, dealt so that every `viewers` honest joiners in turn hold these
+   * shares exactly (rounded by largest remainder), in a seeded random order.
+   * @default 30% at 1 Mbit/s, 50% at 5, 20% at 20
+   */
   uploadMix: UploadClass[]
   /** Range of a peer's access delay; a link's one-way delay is the sum of its ends'. @default [10, 40] */
   accessDelayMs: [number, number]

@@ -125,6 +125,8 @@ export class SwarmSim {
   private readonly random: SeededRandom
   private readonly payload: Uint8Array
   private nextViewer = 0
+  private readonly classDeck: UploadClass[] = []
+  private decksDealt = 0
 
   constructor (options: Partial<SimOptions> = {}) {
     const o = this.opts = { ...DEFAULT_SIM_OPTIONS, ...options, core: { ...DEFAULT_SIM_OPTIONS.core, ...options.core } }
@@ -254,15 +256,22 @@ export class SwarmSim {
     return node
   }
 
-  private uploadClass (r: number): UploadClass {
-    let acc = 0
-    for (const c of this.opts.uploadMix) { acc += c.share; if (r < acc) return c }
-    return this.opts.uploadMix[this.opts.uploadMix.length - 1] as UploadClass
+  /**
+   * The next honest joiner's upload class, dealt from a shuffled deck of `viewers` cards that
+   * holds the mix's shares exactly ({@link dealUploadClasses}), a new deck when one runs out: a
+   * draw per viewer gave ten viewers seven weak uplinks of ten as often as not.
+   */
+  private uploadClass (): UploadClass {
+    if (this.classDeck.length === 0) {
+      const r = createRandom(deriveSeed(this.opts.seed, `classes:${this.decksDealt++}`))
+      this.classDeck.push(...dealUploadClasses(this.opts.uploadMix, this.opts.viewers, r))
+    }
+    return this.classDeck.pop() as UploadClass
   }
 
   private join (tamper: boolean): void {
     const id = `${tamper ? 't' : 'v'}${this.nextViewer++}`
-    const cls = tamper ? { label: 'tamper', share: 0, bitsPerSecond: 5_000_000 } : this.uploadClass(createRandom(deriveSeed(this.opts.seed, `class:${id}`))())
+    const cls = tamper ? { label: 'tamper', share: 0, bitsPerSecond: 5_000_000 } : this.uploadClass()
     const node = this.addNode(id, 'viewer', cls, cls.bitsPerSecond, cls.label, tamper,
       this.opts.createCore(this.broadcaster.mro.id, this.coreOptions(id)))
     this.keepMaintained(node)
@@ -516,6 +525,27 @@ export class SwarmSim {
     await this.clock.settle()
     return result
   }
+}
+
+/**
+ * `n` upload classes in a random order holding the mix's shares as exactly as `n` allows:
+ * each class gets the floor of its share of `n`, the cards left go to the largest remainders.
+ */
+export function dealUploadClasses (mix: readonly UploadClass[], n: number, random: SeededRandom): UploadClass[] {
+  const exact = mix.map(c => c.share * n)
+  const counts = exact.map(Math.floor)
+  const byRemainder = exact.map((x, i) => ({ i, rest: x % 1 })).sort((a, b) => b.rest - a.rest)
+  let left = n - counts.reduce((a, v) => a + v, 0)
+  for (let k = 0; left > 0; k++, left--) {
+    const i = (byRemainder[k % mix.length] as { i: number }).i
+    counts[i] = (counts[i] as number) + 1
+  }
+  const deck = mix.flatMap((c, i) => Array<UploadClass>(counts[i] as number).fill(c))
+  for (let i = deck.length - 1; i > 0; i--) {
+    const j = random.int(i + 1)
+    const t = deck[i] as UploadClass; deck[i] = deck[j] as UploadClass; deck[j] = t
+  }
+  return deck
 }
 
 /**
