@@ -116,19 +116,24 @@ export async function videoState (page: Page, inPlayerElement = false): Promise<
   }, inPlayerElement)
 }
 
+/** Waits until the video plays (readyState ≥ 3, not paused, time > 0, no error) within `withinMs`. */
+export async function expectStarted (page: Page, opts: { withinMs?: number, inPlayerElement?: boolean } = {}): Promise<void> {
+  const { withinMs = 20_000, inPlayerElement = false } = opts
+  await expect.poll(async () => {
+    const s = await videoState(page, inPlayerElement)
+    return s.readyState >= 3 && !s.paused && s.currentTime > 0 && s.error === null
+  }, { timeout: withinMs, intervals: [200] }).toBe(true)
+}
+
 /**
- * Waits until the video plays (readyState ≥ 3, not paused, time > 0, no error) within `withinMs`,
- * then watches it for `watchMs`, sampling every 200 ms: `currentTime` must advance at least half as
+ * Waits until the video plays ({@link expectStarted}), then watches it for `watchMs`, sampling every 200 ms: `currentTime` must advance at least half as
  * fast as real time, no media error may appear, and readyState must be ≥ 3 in at least half the samples.
  * (A live stream ~0.6 s behind its edge can stall for a moment when the two cores are busy —
  * here, six browser contexts plus whatever else runs; a stall is not a failure, not playing is.)
  */
 export async function expectPlaying (page: Page, opts: { withinMs?: number, watchMs?: number, inPlayerElement?: boolean } = {}): Promise<VideoState> {
   const { withinMs = 20_000, watchMs = 3000, inPlayerElement = false } = opts
-  await expect.poll(async () => {
-    const s = await videoState(page, inPlayerElement)
-    return s.readyState >= 3 && !s.paused && s.currentTime > 0 && s.error === null
-  }, { timeout: withinMs, intervals: [200] }).toBe(true)
+  await expectStarted(page, { withinMs, inPlayerElement })
   const before = await videoState(page, inPlayerElement)
   const started = Date.now()
   let samples = 0

@@ -6,7 +6,8 @@
  *
  * Scenario (every run): a 2.5 Mbit/s stream in 300 ms blocks, a keyframe block every second;
  * links of 20–80 ms one way with 0.2% packet loss (repaired after a round trip, in order);
- * viewers' upload 30% at 1 Mbit/s (below the bit rate), 50% at 5, 20% at 20; 10% of the
+ * viewers' upload 30% at 1 Mbit/s (below the bit rate), 50% at 5, 20% at 20 (dealt so that
+ * every N joiners hold these shares exactly, sim/options.ts `uploadMix`); 10% of the
  * viewers join late, 10% of them leave per minute (each replaced by a newcomer), and one viewer
  * in a hundred (at least one) corrupts every piece it sends.
  * - star: every viewer connects to the broadcaster only (`maxBroadcasterPeers` = N,
@@ -119,15 +120,18 @@ async function shortcutCheck (): Promise<Record<string, unknown>> {
   return { identical, own: figures(own), shared: figures(shared) }
 }
 
-/** Other seeds of the 100-viewer mesh: how much of its figure is the draw of one seed. */
-const OTHER_SEEDS = [2, 3]
+/**
+ * Other seeds of the mesh, per audience size: how much of a figure is the draw of one seed. Ten
+ * viewers are cheap and swing most (one weak uplink more or less is a tenth of the upload).
+ */
+const OTHER_SEEDS: Record<number, number[]> = { 10: [2, 3, 4, 5], 100: [2, 3] }
 
-/** The 100-viewer mesh again with other seeds (other uploads, joins, links, tamperer). */
-async function otherSeeds (first: Run | undefined): Promise<Array<Record<string, string | number>>> {
+/** The `viewers` mesh again with other seeds (other uploads, joins, links, tamperer). */
+async function otherSeeds (viewers: number, first: Run | undefined): Promise<Array<Record<string, string | number>>> {
   const runs: Array<[number, Run]> = first === undefined ? [] : [[SEED, first]]
-  for (const seed of OTHER_SEEDS) runs.push([seed, await runOne(100, 'mesh', { seed })])
+  for (const seed of OTHER_SEEDS[viewers] ?? []) runs.push([seed, await runOne(viewers, 'mesh', { seed })])
   const rows = runs.map(([seed, r]) => ({ seed, ...mainRow(r) }))
-  printTable('Mesh, 100 viewers, by seed', rows)
+  printTable(`Mesh, ${viewers} viewers, by seed`, rows)
   return rows
 }
 
@@ -228,7 +232,9 @@ export async function runSimBench (): Promise<Record<string, unknown>> {
     N: String(r.viewers),
     ...Object.fromEntries(Object.entries(r.result.uploadByClass).map(([k, v]) => [k, v.meanUploadMultiple]))
   })))
-  const seeds = await otherSeeds(runs.find(r => r.viewers === 100 && r.topology === 'mesh'))
+  const meshOf = (n: number): Run | undefined => runs.find(r => r.viewers === n && r.topology === 'mesh')
+  const seeds10 = await otherSeeds(10, meshOf(10))
+  const seeds100 = await otherSeeds(100, meshOf(100))
   const check = await shortcutCheck()
   const memory = await memoryRun()
   const svg = join(RESULTS_DIR, 'sim.svg')
@@ -238,7 +244,8 @@ export async function runSimBench (): Promise<Record<string, unknown>> {
   return {
     scenario: 'see sdk/bench/swarm-sim.ts header',
     runs: runs.map(r => ({ viewers: r.viewers, topology: r.topology, shortcut: r.shortcut, cpuMs: r.cpuMs, heapBytesPerPeer: r.heapPerPeer, ...r.result })),
-    seeds100: seeds,
+    seeds10,
+    seeds100,
     shortcutCheck: check,
     memory
   }
