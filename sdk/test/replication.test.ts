@@ -343,6 +343,45 @@ describe('subscriptions', () => {
     expect(up.received.filter(m => m.type === 'subscribe' && m.stripe === 0)).toHaveLength(1)
   })
 
+  it("the source's choke on a stripe that just lost its upstream is retried a second later; any other choke stands longer", async () => {
+    const { clock, advance } = manualClock()
+    const r = createReceiver(createBroadcaster(), { start: 0, clock })
+    const [source, sibling] = [rawRemote(r), rawRemote(r)] as const
+    source.handshake({ source: true }) // the claim counts until its proof is due (5 s)
+    sibling.handshake()
+    await sleep(10)
+    const have = (p: RawRemote, i: number): void => { p.send({ type: 'have', start: i, count: 1, headLength: i + 1, whole: true }) }
+    const asked = (p: RawRemote): number => p.received.filter(m => m.type === 'subscribe' && m.stripe === 0).length
+    have(sibling, 0)
+    expect((await sibling.next('subscribe')).stripe).toBe(0)
+    have(source, 0)
+    have(source, 1)
+    expect((await source.next('subscribe')).stripe).toBe(1)
+    // Not orphaned: the source's choke on stripe 1 stands CHOKE_BACKOFF_MS.
+    source.send({ type: 'choke', stripe: 1 })
+    await sleep(10)
+    // Stripe 0's upstream leaves: the source is asked for it, and chokes (it has not seen it go).
+    sibling.stream.destroy()
+    expect((await source.next('subscribe', m => m.stripe === 0)).stripe).toBe(0)
+    source.send({ type: 'choke', stripe: 0 })
+    await sleep(10)
+    advance(999)
+    have(source, 4)
+    have(source, 5)
+    await sleep(20)
+    expect(asked(source)).toBe(1)
+    advance(2)
+    have(source, 8)
+    await source.next('subscribe', m => m.stripe === 0)
+    expect(asked(source)).toBe(2)
+    // Stripe 1 is still left alone 4 s after its choke (CHOKE_BACKOFF_MS is 5 s; at 5 s the
+    // source's proof would be due, and this scripted source has none).
+    advance(3_000)
+    have(source, 9)
+    await sleep(20)
+    expect(source.received.filter(m => m.type === 'subscribe' && m.stripe === 1)).toHaveLength(1)
+  })
+
   it('with its upload full, a peer given priority displaces another subscriber; others are refused', async () => {
     const r = createReceiver(createBroadcaster(), { maxSubscribers: 1 }) // four stripe subscriptions
     const [sibling, x, y] = [rawRemote(r), rawRemote(r), rawRemote(r)] as const

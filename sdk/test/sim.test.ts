@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createRandom, dealUploadClasses, DEFAULT_SIM_OPTIONS, simulate, VirtualClock, type SimOptions, type SimResult } from '../src/sim/index.js'
+import { createRandom, dealUploadClasses, DEFAULT_SIM_OPTIONS, simulate, SwarmSim, VirtualClock, type SimOptions, type SimResult } from '../src/sim/index.js'
+import { summarise } from '../src/sim/metrics.js'
 import { DEFAULT_TOPOLOGY } from '../src/swarm/topology.js'
 
 /** 50 viewers with enough upload, one tampering peer, lossy 20–80 ms links, a 4 s stream. */
@@ -110,6 +111,37 @@ describe('a swarm short of upload', () => {
     // The broadcaster gives what the swarm cannot: more than its one copy, less than a star's eight.
     expect(rescued.broadcasterUploadMultiple).toBeGreaterThan(alone.broadcasterUploadMultiple)
     expect(rescued.broadcasterUploadMultiple).toBeLessThan(8)
+  }, 30_000)
+})
+
+describe('a broadcaster child leaving', () => {
+  it('leaves at rootLeavesAtMs; its slot goes to a strong viewer that dialled the broadcaster, and every block still arrives', async () => {
+    // Seed 4: filled at random, the slot went to a 5 Mbit/s viewer.
+    const sim = new SwarmSim({
+      seed: 4,
+      viewers: 30,
+      durationMs: 12_000,
+      warmupMs: 1500,
+      tailMs: 4000,
+      uploadMix: [{ label: 'mid', share: 0.8, bitsPerSecond: 5_000_000 }, { label: 'strong', share: 0.2, bitsPerSecond: 20_000_000 }],
+      rootLeavesAtMs: [6000]
+    })
+    await sim.run()
+    const r = summarise(sim, 0)
+    expect(r.errors.count).toBe(0)
+    const at = sim.streamStart + 6000
+    const gone = sim.nodes.filter(n => n.leftAt === at)
+    expect(gone).toHaveLength(1)
+    const child = gone[0] as (typeof sim.nodes)[number]
+    const firstHop = (i: number): Array<(typeof sim.nodes)[number]> => sim.nodes.filter(n => n.role === 'viewer' && n.hop[i] === 1)
+    const before = Math.floor(6000 / sim.opts.blockMs) - 4
+    expect(firstHop(before)).toContain(child) // it was a child: blocks came to it straight from the broadcaster
+    const after = sim.blocks - 1
+    expect(firstHop(after).length).toBeGreaterThan(0)
+    for (const n of firstHop(after)) expect(n.uploadClass).toBe('strong')
+    expect(r.delivery.undelivered).toBe(0)
+    expect(r.incompleteViewers).toEqual([])
+    expect(() => new SwarmSim({ rootLeavesAtMs: [-1] })).toThrow(RangeError)
   }, 30_000)
 })
 

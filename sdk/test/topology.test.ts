@@ -6,7 +6,8 @@ import type { PeerRole } from '../src/signaling/protocol.js'
 import { munro } from '../src/munro.js'
 import { joinSwarm } from '../src/swarm/swarm.js'
 import {
-  admit, checkTopology, DEFAULT_TOPOLOGY, extraPeers, LateBlocks, pickDials, refusalBackoff, RESCUE_IDLE_MS, RESCUE_WINDOW_MS, rescueDial, rescueIdle, planMaintain, rootToReplace,
+  admit, checkTopology, DEFAULT_TOPOLOGY, extraPeers, LateBlocks, pickDials, refusalBackoff, RESCUE_IDLE_MS, RESCUE_WINDOW_MS, rescueDial, rescueIdle, planMaintain, RootCandidates, rootToReplace,
+  MAX_ROOT_CANDIDATES,
   shouldAccept, siblingsOf, UNMEASURED_ROOT_RETRY_MS, wantsRescue, type TopologyState
 } from '../src/swarm/topology.js'
 
@@ -104,6 +105,38 @@ describe('dialling', () => {
     const b = state({ role: 'broadcaster', members: room(20, false) })
     expect(pickDials(opts, b, rnd)).toHaveLength(1)
     expect(pickDials(opts, { ...b, connected: ids(opts.maxBroadcasterPeers) }, rnd)).toEqual([])
+  })
+
+  it('the broadcaster fills a free slot with the strongest viewer that dialled it lately, not connected nor in back-off; else at random', () => {
+    const candidates = new RootCandidates(opts)
+    candidates.heard('v3', 4, 0)
+    candidates.heard('v7', 8, 0)
+    candidates.heard('v9', 20, 0)
+    const b = state({ role: 'broadcaster', members: room(20, false), now: 1000 })
+    expect(pickDials(opts, { ...b, rootCandidates: candidates.current(1000) }, rnd)).toEqual(['v9'])
+    expect(pickDials(opts, { ...b, rootCandidates: candidates.current(1000), connected: new Set(['v9']) }, rnd)).toEqual(['v7'])
+    expect(pickDials(opts, { ...b, rootCandidates: candidates.current(1000), backoff: new Map([['v9', 5000], ['v7', 5000]]) }, rnd)).toEqual(['v3'])
+    const gone = new Map([...room(20, false)].filter(([id]) => id !== 'v9'))
+    expect(pickDials(opts, { ...b, rootCandidates: candidates.current(1000), members: gone }, rnd)).toEqual(['v7'])
+    expect(pickDials(opts, { ...b, rootCandidates: new Map() }, rnd)).toEqual(pickDials(opts, b, rnd))
+  })
+
+  it('root candidates: only viewers measured at minRootCopies or more, for two rootRetryMs, the latest MAX_ROOT_CANDIDATES', () => {
+    const c = new RootCandidates(opts)
+    c.heard('weak', opts.minRootCopies - 0.1, 0)
+    c.heard('unmeasured', null, 0)
+    c.heard('strong', opts.minRootCopies, 0)
+    expect([...c.current(0)]).toEqual([['strong', opts.minRootCopies]])
+    c.heard('strong', 1, 10) // measured again, weak now: forgotten
+    expect(c.current(10).size).toBe(0)
+    c.heard('strong', 8, 0)
+    expect(c.current(2 * opts.rootRetryMs - 1).has('strong')).toBe(true)
+    expect(c.current(2 * opts.rootRetryMs).has('strong')).toBe(false)
+    for (let i = 0; i <= MAX_ROOT_CANDIDATES; i++) c.heard(`v${i}`, 8, 100)
+    const kept = c.current(100)
+    expect(kept.size).toBe(MAX_ROOT_CANDIDATES)
+    expect(kept.has('v0')).toBe(false)
+    expect(kept.has(`v${MAX_ROOT_CANDIDATES}`)).toBe(true)
   })
 })
 

@@ -58,6 +58,11 @@ export interface SimOptions {
   lateJoinShare: number
   /** Viewers leaving (each replaced by a newcomer) per minute, as a share of `viewers`. @default 0 */
   churnPerMinute: number
+  /**
+   * Times (ms into the stream) at which a child of the broadcaster leaves, replaced by a newcomer
+   * as churn is: the top of the trees failing, on purpose rather than by the draw. @default []
+   */
+  rootLeavesAtMs: number[]
   /** Extra viewers that corrupt every piece they send. @default 0 */
   tamperers: number
   /** One SignatureCache for every peer (a reported shortcut). @default false */
@@ -106,6 +111,7 @@ export const DEFAULT_SIM_OPTIONS: Readonly<SimOptions> = Object.freeze<SimOption
   maintainIntervalMs: 1000,
   lateJoinShare: 0,
   churnPerMinute: 0,
+  rootLeavesAtMs: [],
   tamperers: 0,
   sharedSignatureCache: false,
   core: { maxBlocks: 16 },

@@ -39,7 +39,7 @@ import type { MunroOptions } from '../options.js'
 import { BLOCK_FLAG_CLUSTER_START, BLOCK_FLAG_KEYFRAME } from '../media/constants.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import { tamperStream } from '../swarm/tamper.js'
-import { admit, checkTopology, LateBlocks, planMaintain, refusalBackoff, siblingsOf, type TopologyState } from '../swarm/topology.js'
+import { admit, checkTopology, LateBlocks, planMaintain, refusalBackoff, RootCandidates, siblingsOf, type TopologyState } from '../swarm/topology.js'
 import { publicKeyOf, SignatureCache } from '../verifier.js'
 import { Channel, Uplink } from './link.js'
 import { frameInfo } from './frames.js'
@@ -127,12 +127,16 @@ export class SwarmSim {
   private nextViewer = 0
   private readonly classDeck: UploadClass[] = []
   private decksDealt = 0
+  /** The broadcaster's memory of strong viewers that dialled it (swarm/topology.ts). */
+  private readonly rootCandidates: RootCandidates
 
   constructor (options: Partial<SimOptions> = {}) {
     const o = this.opts = { ...DEFAULT_SIM_OPTIONS, ...options, core: { ...DEFAULT_SIM_OPTIONS.core, ...options.core } }
     if (!Number.isInteger(o.viewers) || o.viewers < 1) throw new RangeError('viewers: expected an integer ≥ 1')
     checkTopology(o.topology)
+    this.rootCandidates = new RootCandidates(o.topology)
     if (!(o.durationMs > 0) || !(o.blockMs > 0)) throw new RangeError('durationMs, blockMs: expected positive numbers')
+    if (!o.rootLeavesAtMs.every(t => t >= 0 && t < Infinity)) throw new RangeError('rootLeavesAtMs: expected finite times ≥ 0 (ms)')
     const shares = o.uploadMix.reduce((a, c) => a + c.share, 0)
     if (o.uploadMix.length === 0 || Math.abs(shares - 1) > 1e-6) throw new RangeError('uploadMix: shares must sum to 1')
     this.clock = new VirtualClock({ quantumMs: o.quantumMs })
@@ -197,6 +201,7 @@ export class SwarmSim {
       const pick = this.random()
       c.at(this.streamStart + this.random.uniform(0, 0.9 * o.durationMs), () => { this.churn(pick) })
     }
+    for (const t of o.rootLeavesAtMs) c.at(this.streamStart + t, () => { this.childLeaves() })
     c.at(t0, () => { this.broadcaster.mro.setMetadata(this.payload.subarray(0, 200)).catch(this.fail) })
     for (let k = 0; k < this.blocks; k++) c.at(this.streamStart + k * o.blockMs, () => { this.append(k) })
     for (let t = this.streamStart; t <= streamEnd; t += o.sampleEveryMs) c.at(t, () => { this.sample() }, false)
@@ -295,6 +300,17 @@ export class SwarmSim {
     this.join(false)
   }
 
+  /** The broadcaster's first child (not a rescue link) leaves; a newcomer joins. */
+  private childLeaves (): void {
+    for (const [id, conn] of this.broadcaster.conns) {
+      const node = this.byId.get(id)
+      if (conn.rescue || conn.link === null || node === undefined || node.leftAt !== null) continue
+      this.leave(node)
+      this.join(false)
+      return
+    }
+  }
+
   private leave (node: SimNode): void {
     node.leftAt = this.clock.now()
     this.members.delete(node.id)
@@ -307,7 +323,8 @@ export class SwarmSim {
     return {
       role: node.role, id: node.id, members, connected: new Set(node.conns.keys()), backoff: node.backoff, now,
       upload: node.mro.uploadCopies, siblings: node.siblings,
-      rescue: new Set([...node.conns].filter(([, c]) => c.rescue).map(([id]) => id))
+      rescue: new Set([...node.conns].filter(([, c]) => c.rescue).map(([id]) => id)),
+      ...(node.role === 'broadcaster' ? { rootCandidates: this.rootCandidates.current(now) } : {})
     }
   }
 
@@ -350,6 +367,7 @@ export class SwarmSim {
       // Children report their upload as it changes (swarm.ts); here the broadcaster reads it.
       const uploads = new Map([...b.conns].map(([id, c]) => [id, c.remote.mro.uploadCopies]))
       const answer = reachable ? admit(topo, this.topologyState(b), a.role, a.id, rescue, uploads, a.mro.uploadCopies) : null
+      if (reachable && b.role === 'broadcaster' && a.role === 'viewer') this.rootCandidates.heard(a.id, a.mro.uploadCopies, this.clock.now())
       // A child still connecting has no link here to close: the dial is refused instead.
       const replace = answer?.replace ?? null
       const accept = answer !== null && answer.accept && (replace === null || (b.conns.get(replace)?.link ?? null) !== null)

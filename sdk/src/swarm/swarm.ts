@@ -41,7 +41,7 @@ import { toHex } from '../munro.js'
 import { createSignalingClient, type SignalingClient, type WebSocketConstructor } from '../signaling/index.js'
 import type { PeerRole } from '../signaling/protocol.js'
 import {
-  admit, checkTopology, DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, siblingsOf,
+  admit, checkTopology, DEFAULT_TOPOLOGY, LateBlocks, planMaintain, refusalBackoff, RootCandidates, siblingsOf,
   type TopologyOptions, type TopologyState
 } from './topology.js'
 import { peerChannelBinding } from './channel-binding.js'
@@ -191,10 +191,13 @@ export class Swarm {
   private readonly reported = new Map<string, number | null>()
   /** Our late blocks (munro's `lateBlocks`), read at every `maintain`. */
   private readonly late = new LateBlocks()
+  /** Broadcaster: strong viewers that dialled us, to fill a free child slot with (topology.ts). */
+  private readonly rootCandidates: RootCandidates
 
   constructor (readonly mro: Munro, options: Partial<SwarmOptions> & { signal: string }) {
     this.opts = { ...DEFAULT_SWARM_OPTIONS, ...options }
     checkTopology(this.opts)
+    this.rootCandidates = new RootCandidates(this.opts)
     if (!(this.opts.connectTimeout > 0 && this.opts.connectTimeout < Infinity)) throw outOfRange('connectTimeout', 'a positive number of ms')
     if (!(this.opts.maintainIntervalMs >= 10 && this.opts.maintainIntervalMs < Infinity)) throw outOfRange('maintainIntervalMs', 'a number of ms ≥ 10')
     if (typeof this.opts.random !== 'function') throw invalidArgument('random', 'a function returning numbers in [0, 1)')
@@ -260,7 +263,8 @@ export class Swarm {
     return {
       role: this.role, id: this.client.peerId ?? '', members, connected: new Set(this.conns.keys()), backoff: this.backoff,
       now, upload: this.mro.uploadCopies, siblings: this.siblings,
-      rescue: new Set([...this.conns.values()].filter(c => c.rescue).map(c => c.id))
+      rescue: new Set([...this.conns.values()].filter(c => c.rescue).map(c => c.id)),
+      ...(this.role === 'broadcaster' ? { rootCandidates: this.rootCandidates.current(now) } : {})
     }
   }
 
@@ -365,6 +369,7 @@ export class Swarm {
       const rescue = msg.rescue === true
       const uploads = new Map([...this.conns].map(([id, c]) => [id, c.upload]))
       const answer = admit(this.opts, this.topologyState(this.client.peers), role, from, rescue, uploads, reportedUpload(msg.upload))
+      if (this.role === 'broadcaster' && role === 'viewer') this.rootCandidates.heard(from, reportedUpload(msg.upload), Date.now())
       if (!answer.accept) {
         this.send(from, { kind: 'busy' })
         return
