@@ -343,7 +343,7 @@ describe('subscriptions', () => {
     expect(up.received.filter(m => m.type === 'subscribe' && m.stripe === 0)).toHaveLength(1)
   })
 
-  it("the source's choke on a stripe that just lost its upstream is retried a second later; any other choke stands longer", async () => {
+  it("the source's choke on a stripe that just lost its upstream is retried at once, and a second after a choke; any other choke stands longer", async () => {
     const { clock, advance } = manualClock()
     const r = createReceiver(createBroadcaster(), { start: 0, clock })
     const [source, sibling] = [rawRemote(r), rawRemote(r)] as const
@@ -357,10 +357,13 @@ describe('subscriptions', () => {
     have(source, 0)
     have(source, 1)
     expect((await source.next('subscribe')).stripe).toBe(1)
-    // Not orphaned: the source's choke on stripe 1 stands CHOKE_BACKOFF_MS.
+    // Not orphaned: the source's choke on stripe 1 stands CHOKE_BACKOFF_MS; so would one on
+    // stripe 0, which it pushes to our sibling…
     source.send({ type: 'choke', stripe: 1 })
+    source.send({ type: 'choke', stripe: 0 })
     await sleep(10)
-    // Stripe 0's upstream leaves: the source is asked for it, and chokes (it has not seen it go).
+    // …until stripe 0's upstream leaves: the source is asked for it at once, and chokes (it has
+    // not seen it go).
     sibling.stream.destroy()
     expect((await source.next('subscribe', m => m.stripe === 0)).stripe).toBe(0)
     source.send({ type: 'choke', stripe: 0 })
