@@ -225,7 +225,7 @@ export const MAX_ROOT_CANDIDATES = 16
  * when a child leaves, the broadcaster would otherwise fill its slot with a random viewer (half
  * of them at 5 Mbit/s, a third below the bit rate in the simulator), whose narrow uplink then
  * roots half the stripes until a strong viewer dials again. Simulator, 300 viewers, seed 4: a
- * child left 6.2 s in, a 5 Mbit/s viewer took its slot, and the broadcaster uploaded 2.8 copies.
+ * child left 6.2 s in, a 5 Mbit/s viewer took its slot, and the broadcaster uploaded 3.3 copies.
  * A candidate is remembered for two `rootRetryMs` (it dials again by then if it is still
  * strong and not a child), at most {@link MAX_ROOT_CANDIDATES} of them, the latest kept.
  */
