@@ -29,9 +29,9 @@ export const MAX_FRAME_SIZE = 16 * 1024
  * in turn (side by side), so every hop costs about a piece's time per subscriber on top of the
  * link delay: smaller pieces, shorter hops. Simulator, after 10 s, p95 with 15 KiB → 7.5 KiB
  * pieces: 300 viewers seeds 1–3 877 / 846 / 866 → 851 / 798 / 873 ms (broadcaster 1.12 / 1.13 /
- * 1.11 → 1.07 / 1.06 / 1.07×), 1,000 viewers seeds 1 / 2 1,026 / 1,009 → 971 / 956 ms; 5 KiB
- * was no better (300 viewers seeds 1 / 2: 860 / 814 ms), and each piece costs its frame's
- * headers and a few uncle hashes.
+ * 1.11 → 1.07 / 1.06 / 1.07×), 1,000 viewers seeds 1–3 1,026 / 1,009 / 1,053 → 971 / 956 /
+ * 1,019 ms (README, Performance); 5 KiB was no better (300 viewers seeds 1 / 2: 860 / 814 ms),
+ * and each piece costs its frame's headers and a few uncle hashes.
  */
 export const PIECE_SIZE = 7.5 * 1024
 
