@@ -343,6 +343,25 @@ describe('subscriptions', () => {
     expect(up.received.filter(m => m.type === 'subscribe' && m.stripe === 0)).toHaveLength(1)
   })
 
+  it('the source is asked for a stripe as soon as it announces one of its blocks whole, however long another upstream led', async () => {
+    const { clock } = manualClock() // never advanced: the relay misses no push grace
+    const r = createReceiver(createBroadcaster(), { start: 0, clock })
+    const [relay, source] = [rawRemote(r), rawRemote(r)] as const
+    relay.handshake()
+    source.handshake({ source: true })
+    await sleep(10)
+    for (let i = 0; i < 32; i += 4) relay.send({ type: 'have', start: i, count: 1, headLength: i + 1, whole: true })
+    expect((await relay.next('subscribe')).stripe).toBe(0)
+    // A new child of the broadcaster: the relay has eight blocks' points, the source one block's.
+    source.send({ type: 'have', start: 32, count: 1, headLength: 33, whole: true })
+    expect((await source.next('subscribe')).stripe).toBe(0)
+    expect((await relay.next('unsubscribe')).stripe).toBe(0)
+    // Another peer leading by far does not take the stripe back from the source.
+    for (let i = 36; i < 64; i += 4) relay.send({ type: 'have', start: i, count: 1, headLength: i + 1, whole: true })
+    await sleep(30)
+    expect(relay.received.filter(m => m.type === 'subscribe')).toHaveLength(1)
+  })
+
   it("the source's choke on a stripe that just lost its upstream is retried at once, and a second after a choke; any other choke stands longer", async () => {
     const { clock, advance } = manualClock()
     const r = createReceiver(createBroadcaster(), { start: 0, clock })
@@ -355,12 +374,14 @@ describe('subscriptions', () => {
     have(sibling, 0)
     expect((await sibling.next('subscribe')).stripe).toBe(0)
     have(source, 0)
+    expect((await source.next('subscribe')).stripe).toBe(0) // the source is asked at once
+    // Not orphaned: the source's choke on stripe 0, which it pushes to our sibling, stands
+    // CHOKE_BACKOFF_MS (the sibling is asked again); so does one on stripe 1…
+    source.send({ type: 'choke', stripe: 0 })
+    await sibling.next('subscribe', m => m.stripe === 0)
     have(source, 1)
     expect((await source.next('subscribe')).stripe).toBe(1)
-    // Not orphaned: the source's choke on stripe 1 stands CHOKE_BACKOFF_MS; so would one on
-    // stripe 0, which it pushes to our sibling…
     source.send({ type: 'choke', stripe: 1 })
-    source.send({ type: 'choke', stripe: 0 })
     await sleep(10)
     // …until stripe 0's upstream leaves: the source is asked for it at once, and chokes (it has
     // not seen it go).
@@ -372,11 +393,11 @@ describe('subscriptions', () => {
     have(source, 4)
     have(source, 5)
     await sleep(20)
-    expect(asked(source)).toBe(1)
+    expect(asked(source)).toBe(2) // the first ask, and the one when the sibling left
     advance(2)
     have(source, 8)
     await source.next('subscribe', m => m.stripe === 0)
-    expect(asked(source)).toBe(2)
+    expect(asked(source)).toBe(3)
     // Stripe 1 is still left alone 4 s after its choke (CHOKE_BACKOFF_MS is 5 s; at 5 s the
     // source's proof would be due, and this scripted source has none).
     advance(3_000)
