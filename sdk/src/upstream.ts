@@ -23,7 +23,8 @@
  *   A peer that said it takes no subscribers (CAPACITY 0) is a candidate only where no
  *   neighbour that relays announced the stripe (`relays`).
  *   We switch only when another peer leads by {@link SWITCH_MARGIN}, so the choice does not
- *   flap.
+ *   flap; to the source at once, as soon as it announced one of the stripe's recent blocks
+ *   whole (`evaluate`).
  * - Budget: a peer accepts subscriptions up to its measured upload (upload.ts: in all, and per
  *   stripe) and chokes the rest. Each peer tells its neighbours how many subscribers per stripe
  *   it takes (CAPACITY); a full peer lets a subscriber that relays (CAPACITY ≥ 1) take the place
